@@ -1,0 +1,24 @@
+package io.sockmap.engine;
+
+/** One spliced direction (source -> target). */
+public interface SplicedDirection {
+    /** Bytes the kernel redirected from source to target. */
+    long kernelBytes();
+
+    /** Bytes the engine forwarded in userspace (passed by the program while paused or capped). */
+    long userspaceBytes();
+
+    /** True once the direction ended (EOF delivered or aborted). */
+    boolean isDone();
+
+    /**
+     * Waits until every byte the kernel took from the source is in the target's send queue.
+     * Used before the application closes a socket of a live pair.
+     *
+     * @return true if drained, false on timeout
+     */
+    boolean awaitDrained(long timeoutMillis) throws InterruptedException;
+
+    /** Aborts the direction: the listener gets {@code onAbort}. */
+    void abort(String reason);
+}
