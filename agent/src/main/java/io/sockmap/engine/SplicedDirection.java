@@ -21,4 +21,11 @@ public interface SplicedDirection {
 
     /** Aborts the direction: the listener gets {@code onAbort}. */
     void abort(String reason);
+
+    /**
+     * The application is about to close the source or the target: the engine stops using both
+     * fds (so a reused fd number is never touched) and frees the direction's slot. No listener
+     * call follows. Call {@link #awaitDrained} first if the bytes in flight matter.
+     */
+    void detach();
 }

@@ -84,6 +84,7 @@ public final class LibC {
     private static native Pointer mmap(Pointer addr, long len, int prot, int flags, int fd, long offset) throws LastErrorException;
     private static native int munmap(Pointer addr, long len) throws LastErrorException;
     private static native int close(int fd) throws LastErrorException;
+    private static native long sysconf(int name) throws LastErrorException;
 
     /** x86_64 {@code __NR_bpf}. */
     private static final long SYS_BPF = 321;
@@ -248,6 +249,14 @@ public final class LibC {
             throw new KernelException(what, e.getErrorCode());
         }
     }
+
+    /** {@code sysconf(_SC_PAGESIZE)}: the unit of {@code mmap} lengths (4 KiB on x86_64, more on some arm64). */
+    public static long pageSize() {
+        return PAGE_SIZE;
+    }
+
+    private static final int SC_PAGESIZE = 30;
+    private static final long PAGE_SIZE = sysconf(SC_PAGESIZE);
 
     public static void munmapQuietly(Pointer addr, long length) {
         try {
