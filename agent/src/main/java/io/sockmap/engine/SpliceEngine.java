@@ -1,25 +1,155 @@
 package io.sockmap.engine;
 
+import com.sun.jna.Memory;
+import io.sockmap.kernel.Errno;
+import io.sockmap.kernel.KernelException;
+import io.sockmap.kernel.LibC;
+import io.sockmap.loader.BpfSupport.Availability;
+import io.sockmap.loader.BpfSupport;
+import io.sockmap.loader.LoaderException;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** STUB: being written by the lead. Public API is fixed. */
+/**
+ * Splices TCP socket pairs in the kernel. One instance loads the program once and runs one
+ * watcher thread for every pair.
+ *
+ * <p>Handover of a direction (source -> target), on the caller's thread:
+ * <ol>
+ *   <li>read the source non-blocking to EAGAIN and write all of it to the target (so no skb is
+ *       left half read, KERNEL.md trap 4);</li>
+ *   <li>take the target's byte baseline, bind the source's slot (paused), insert the target into
+ *       {@code sm_targets} and the source into {@code sm_sources};</li>
+ *   <li>kick the source with {@code SO_RCVLOWAT} so bytes queued meanwhile go through the program
+ *       (trap 8), and arm: the program redirects only once every byte it passed was forwarded.</li>
+ * </ol>
+ * The watcher then forwards passed bytes, extends the in-flight credit as the target drains,
+ * and on EOF propagates it only when the kernel's backlog for the direction is empty (trap 2).
+ * The watcher subscribes to RDHUP and errors only, never to EPOLLIN on a source, so redirects
+ * do not wake it (trap 5); passed bytes are noticed from the shared counters on its tick.
+ */
 public final class SpliceEngine implements AutoCloseable {
-    private SpliceEngine() {}
+    private static final Logger LOG = LoggerFactory.getLogger(SpliceEngine.class);
+    private static final int READ_CHUNK = 256 * 1024;
+    private static final int TICK_MILLIS = 1;
+    private static final long SLOT_QUARANTINE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final EngineConfig config;
+    private final SpliceMaps maps;
+    private final int epollFd;
+    private final int wakeFd;
+    private final Thread watcher;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private volatile boolean closed;
+
+    // guarded by handoverLock
+    private final Object handoverLock = new Object();
+    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    private final ArrayDeque<long[]> quarantine = new ArrayDeque<>(); // {slot, releasedAtNanos}
+    private final Set<Long> sourceCookies = new java.util.HashSet<>();
+    private final Map<Long, Integer> targetCookies = new HashMap<>(); // cookie -> users (stays in map until closed)
+
+    // watcher state
+    private final Map<Integer, FdWatch> watches = new HashMap<>();
+    private final List<Direction> active = new ArrayList<>();
+    private final Memory readBuffer = new Memory(READ_CHUNK);
+    private final byte[] copyBuffer = new byte[READ_CHUNK];
+    private final TcpCounters counters = new TcpCounters();
+
+    // stats
+    final Set<Direction> live = ConcurrentHashMap.newKeySet();
+    private final AtomicLong pairsSpliced = new AtomicLong();
+    private final AtomicLong directionsSpliced = new AtomicLong();
+    private final AtomicLong pauses = new AtomicLong();
+    private final AtomicLong aborts = new AtomicLong();
+    private final AtomicLong[] doneKernel = {new AtomicLong(), new AtomicLong()};
+    private final AtomicLong[] doneUser = {new AtomicLong(), new AtomicLong()};
+    private final Map<FallbackReason, AtomicLong> fallbacks = new EnumMap<>(FallbackReason.class);
+    final Set<Pair> pairs = ConcurrentHashMap.newKeySet();
+
+    /** Per-fd epoll registration: the direction it is the source of and the one it is the target of. */
+    private static final class FdWatch {
+        Direction asSource;
+        Direction asTarget;
+        int events;
+    }
+
+    private SpliceEngine(EngineConfig config, SpliceMaps maps, int epollFd, int wakeFd) {
+        this.config = config;
+        this.maps = maps;
+        this.epollFd = epollFd;
+        this.wakeFd = wakeFd;
+        for (FallbackReason r : FallbackReason.values()) fallbacks.put(r, new AtomicLong());
+        for (int i = 0; i < maps.capacity; i++) freeSlots.add(i);
+        this.watcher = new Thread(this::watchLoop, "sockmap-watcher");
+        watcher.setDaemon(true);
+    }
+
+    /** Whether this machine can splice, with a one-line reason when it cannot. Never throws. */
+    public static Availability probe() {
+        return BpfSupport.probe();
+    }
 
     /** Loads the program and starts the watcher; throws with a one-line reason when BPF is unavailable. */
     public static SpliceEngine open(EngineConfig config) throws EngineUnavailableException {
-        throw new EngineUnavailableException("not implemented yet", null);
+        Availability a;
+        try {
+            a = BpfSupport.probe();
+        } catch (Throwable t) {
+            throw new EngineUnavailableException("unavailable: " + t, t);
+        }
+        if (!a.available()) throw new EngineUnavailableException(a.reason(), null);
+        SpliceMaps maps = null;
+        int ep = -1;
+        int wake = -1;
+        try {
+            maps = SpliceMaps.load(Math.multiplyExact(config.maxPairs(), 2));
+            ep = LibC.epollCreate();
+            wake = LibC.eventFd();
+            LibC.epollCtl(ep, LibC.EPOLL_CTL_ADD, wake, LibC.EPOLLIN);
+            SpliceEngine e = new SpliceEngine(config, maps, ep, wake);
+            e.watcher.start();
+            return e;
+        } catch (LoaderException | KernelException | RuntimeException | Error e) {
+            if (maps != null) maps.close();
+            if (ep >= 0) LibC.closeFd(ep);
+            if (wake >= 0) LibC.closeFd(wake);
+            throw new EngineUnavailableException("unavailable: " + e.getMessage(), e);
+        }
     }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    // ------------------------------------------------------------------ public API
 
     /** Splices both directions; the engine owns both sockets from now on (closes them when done). */
     public SplicedPair splice(Socket a, Socket b) throws SpliceRefusedException {
-        throw new UnsupportedOperationException();
+        return splicePair(SocketFds.of(a), SocketFds.of(b), a::close, b::close);
     }
 
+    /** As {@link #splice(Socket, Socket)} for channels (blocking or not; the engine does its own I/O). */
     public SplicedPair splice(SocketChannel a, SocketChannel b) throws SpliceRefusedException {
-        throw new UnsupportedOperationException();
+        return splicePair(SocketFds.of(a), SocketFds.of(b), a::close, b::close);
     }
 
     /**
@@ -27,24 +157,742 @@ public final class SpliceEngine implements AutoCloseable {
      * caller guarantees that no thread of the application reads the source or writes the target
      * from now on, and that every byte the application read from the source was written to the
      * target. Drains the source to EAGAIN first (forwarding to the target), then hands over.
+     * Must not be called from a listener callback.
      *
      * @param aToB which way this direction counts in the stats
      */
     public SplicedDirection spliceDirection(int sourceFd, int targetFd, boolean aToB, DirectionListener listener)
             throws SpliceRefusedException {
-        throw new UnsupportedOperationException();
+        Direction d = handover(sourceFd, targetFd, aToB, listener);
+        directionsSpliced.incrementAndGet();
+        return d;
     }
 
     /** Counts a fallback the caller decided on (e.g. not a pure relay), for the stats. */
-    public void recordFallback(FallbackReason reason) {}
+    public void recordFallback(FallbackReason reason) {
+        fallbacks.get(reason).incrementAndGet();
+    }
 
     public EngineStats stats() {
-        throw new UnsupportedOperationException();
+        long[] kernel = {doneKernel[0].get(), doneKernel[1].get()};
+        long[] user = {doneUser[0].get(), doneUser[1].get()};
+        for (Direction d : live) {
+            int i = d.aToB ? 0 : 1;
+            kernel[i] += d.kernelBytesSnapshot;
+            user[i] += d.userspaceBytesSnapshot;
+        }
+        Map<FallbackReason, Long> fb = new EnumMap<>(FallbackReason.class);
+        fallbacks.forEach((k, v) -> fb.put(k, v.get()));
+        long activeDirections = live.stream().filter(Direction::live).count();
+        return new EngineStats(pairsSpliced.get(), pairs.size(), directionsSpliced.get(), activeDirections,
+                kernel[0], kernel[1], user[0], user[1], pauses.get(), aborts.get(), fb);
     }
 
     /** Aborts live pairs that do not drain within the drain timeout, closes every kernel object. */
     @Override
-    public void close() {}
+    public void close() {
+        if (closed) return;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainTimeoutMillis());
+        for (Pair p : new ArrayList<>(pairs)) {
+            try {
+                p.completion().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException | InterruptedException e) {
+                p.abort("engine closing");
+            }
+        }
+        closed = true;
+        try {
+            onWatcher(() -> {
+                for (Direction d : new ArrayList<>(active)) {
+                    abortOnWatcher(d, new IOException("sockmap engine closed"));
+                }
+                return null;
+            });
+        } catch (IOException ignored) {
+            // watcher already gone
+        }
+        watcher.interrupt();
+        wake();
+        try {
+            watcher.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        LibC.closeFd(epollFd);
+        LibC.closeFd(wakeFd);
+        maps.close();
+        counters.close();
+        readBuffer.close();
+    }
+
+    // ------------------------------------------------------------------ handover
+
+    private SplicedPair splicePair(int fdA, int fdB, Closer closeA, Closer closeB) throws SpliceRefusedException {
+        Pair pair = new Pair(this, closeA, closeB);
+        Direction ab = handover(fdA, fdB, true, pair.listener(true));
+        Direction ba;
+        try {
+            ba = handover(fdB, fdA, false, pair.listener(false));
+        } catch (SpliceRefusedException e) {
+            // a->b is live in the kernel: hand it back to userspace by pausing it, keeping every byte
+            unsplice(ab);
+            throw e;
+        }
+        pair.start(ab, ba);
+        pairs.add(pair);
+        pairsSpliced.incrementAndGet();
+        directionsSpliced.addAndGet(2);
+        return pair;
+    }
+
+    private Direction handover(int src, int dst, boolean aToB, DirectionListener listener) throws SpliceRefusedException {
+        if (closed) throw refuse(FallbackReason.ENGINE_CLOSED, "engine closed", null);
+        if (src < 0 || dst < 0) throw refuse(FallbackReason.NO_FD, "socket file descriptor not found", null);
+        if (Thread.currentThread() == watcher) throw new IllegalStateException("spliceDirection called on the watcher thread");
+        long srcCookie;
+        long dstCookie;
+        try (TcpCounters tc = new TcpCounters()) {
+            srcCookie = TcpCounters.cookie(src);
+            dstCookie = TcpCounters.cookie(dst);
+            if (tc.state(src) != LibC.TCP_ESTABLISHED || tc.state(dst) != LibC.TCP_ESTABLISHED) {
+                throw refuse(FallbackReason.NOT_ESTABLISHED, "socket not ESTABLISHED", null);
+            }
+            Direction d = new Direction(this, src, dst, srcCookie, dstCookie, aToB, listener);
+            int slot;
+            synchronized (handoverLock) {
+                if (sourceCookies.contains(srcCookie)) throw refuse(FallbackReason.SOCKET_BUSY, "source already spliced", null);
+                slot = allocSlot();
+                if (slot < 0) throw refuse(FallbackReason.MAP_FULL, "map full (" + config.maxPairs() + " pairs)", null);
+                sourceCookies.add(srcCookie);
+            }
+            boolean ok = false;
+            try {
+                byte[] rest = drainBeforeInsert(d);
+                if (TRACE) trace(d, "handover: drained " + d.preInsertBytes + ", " + rest.length + " wait for the target");
+                d.baseline = tc.written(dst);
+                if (rest.length > 0) {
+                    d.pending = rest;
+                    d.pendingLen = rest.length;
+                    d.pendingForwarded = 0;
+                }
+                d.slot = slot;
+                maps.resetSlot(slot, dstCookie);
+                maps.bindSlot(srcCookie, slot);
+                synchronized (handoverLock) {
+                    if (!targetCookies.containsKey(dstCookie)) {
+                        insertIgnoringExisting(() -> maps.insertTarget(dstCookie, dst));
+                        targetCookies.put(dstCookie, 0);
+                    }
+                    targetCookies.merge(dstCookie, 1, Integer::sum);
+                }
+                insertIgnoringExisting(() -> maps.insertSource(srcCookie, src));
+                LibC.setsockoptInt(src, LibC.SOL_SOCKET, LibC.SO_RCVLOWAT, 1, "setsockopt(SO_RCVLOWAT)");
+                maps.setLimit(slot, config.maxInflightBytes());
+                if (d.pendingLen == 0) {
+                    maps.setMode(slot, SpliceMaps.MODE_ARMED);
+                    d.armed = true;
+                }
+                d.userspaceBytesSnapshot = d.preInsertBytes;
+                d.state = Direction.State.ACTIVE;
+                live.add(d);
+                ok = true;
+            } catch (KernelException e) {
+                throw refuse(reasonFor(e), e.getMessage(), e);
+            } finally {
+                if (!ok) {
+                    maps.unbindSlot(srcCookie);
+                    synchronized (handoverLock) {
+                        sourceCookies.remove(srcCookie);
+                        releaseSlot(slot);
+                    }
+                }
+            }
+            try {
+                onWatcher(() -> {
+                    register(d);
+                    return null;
+                });
+            } catch (IOException e) {
+                // the watcher is gone: the kernel keeps moving bytes but nothing watches EOF; abort
+                d.state = Direction.State.ABORTED;
+                throw refuse(FallbackReason.ENGINE_CLOSED, "watcher unavailable: " + e.getMessage(), e);
+            }
+            return d;
+        } catch (KernelException e) {
+            throw refuse(reasonFor(e), e.getMessage(), e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Insert {
+        void run() throws KernelException;
+    }
+
+    /** A socket this engine detached earlier but that is still open stays in its map: that is fine. */
+    private static void insertIgnoringExisting(Insert insert) throws KernelException {
+        try {
+            insert.run();
+        } catch (KernelException e) {
+            if (e.errno() != Errno.EEXIST) throw e;
+        }
+    }
+
+    /**
+     * Hands a live direction back to userspace without losing a byte: pause it (the program
+     * passes new bytes to the source's own queue), wait until the kernel's backlog is sent and
+     * every byte passed so far is forwarded, then detach. Bounded by the drain timeout; aborts after.
+     */
+    void unsplice(Direction d) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainTimeoutMillis());
+        try {
+            onWatcher(() -> {
+                if (d.slot >= 0) maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
+                return null;
+            });
+            while (true) {
+                boolean done = onWatcher(() -> {
+                    if (!d.live()) return true;
+                    counters.state(d.source); // barrier
+                    if (d.pendingLen > 0) flushPending(d);
+                    if (maps.passed(d.slot) > d.forwarded && d.pendingLen == 0) forwardPassed(d);
+                    return d.pendingLen == 0 && d.forwarded >= maps.passed(d.slot) && kernelSent(d) == maps.redirected(d.slot);
+                });
+                if (done) break;
+                if (System.nanoTime() > deadline) {
+                    abort(d, new IOException("sockmap: drain timeout while returning to userspace"));
+                    return;
+                }
+                Thread.sleep(1);
+            }
+        } catch (IOException e) {
+            abort(d, e);
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abort(d, new IOException("interrupted", e));
+            return;
+        }
+        detach(d);
+    }
+
+    /**
+     * Reads {@code src} to EAGAIN (so no skb is left half read) and writes what it can to
+     * {@code dst} without blocking; returns what the target did not take yet (written by the
+     * watcher before the direction is armed). Blocks like a userspace relay would only when more
+     * than {@link #HANDOVER_BUFFER} bytes wait for a slow target.
+     */
+    private byte[] drainBeforeInsert(Direction d) throws KernelException, SpliceRefusedException {
+        java.io.ByteArrayOutputStream rest = new java.io.ByteArrayOutputStream();
+        long total = 0;
+        try (Memory buf = new Memory(64 * 1024)) {
+            byte[] chunk = new byte[64 * 1024];
+            while (true) {
+                long n = LibC.recvNonBlocking(d.source, buf, buf.size());
+                if (n < 0) break;
+                if (n == 0) {
+                    writeFully(d.target, rest.toByteArray());
+                    throw refuse(FallbackReason.NOT_ESTABLISHED, "source reached EOF during handover", null);
+                }
+                total += n;
+                long off = 0;
+                if (rest.size() == 0) {
+                    while (off < n) {
+                        long w = LibC.sendNonBlocking(d.target, buf.share(off), n - off);
+                        if (w < 0) break;
+                        off += w;
+                    }
+                }
+                if (off < n) {
+                    buf.read(off, chunk, 0, (int) (n - off));
+                    rest.write(chunk, 0, (int) (n - off));
+                }
+                if (rest.size() > HANDOVER_BUFFER) {
+                    writeFully(d.target, rest.toByteArray());
+                    rest.reset();
+                }
+            }
+        }
+        d.preInsertBytes = total;
+        return rest.toByteArray();
+    }
+
+    private static final int HANDOVER_BUFFER = 4 << 20;
+
+    /** Blocking write of everything, the way a userspace relay would wait for a slow peer. */
+    private static void writeFully(int fd, byte[] bytes) throws KernelException {
+        if (bytes.length == 0) return;
+        try (Memory m = new Memory(bytes.length)) {
+            m.write(0, bytes, 0, bytes.length);
+            long off = 0;
+            while (off < bytes.length) {
+                long w = LibC.sendNonBlocking(fd, m.share(off), bytes.length - off);
+                if (w < 0) LibC.pollWritable(fd, 1000);
+                else off += w;
+            }
+        }
+    }
+
+    private SpliceRefusedException refuse(FallbackReason reason, String message, Throwable cause) {
+        fallbacks.get(reason).incrementAndGet();
+        return new SpliceRefusedException(reason, message, cause);
+    }
+
+    private static FallbackReason reasonFor(KernelException e) {
+        switch (e.errno()) {
+            case Errno.EOPNOTSUPP: return FallbackReason.NOT_ESTABLISHED;
+            case Errno.E2BIG:
+            case Errno.ENOSPC:
+            case Errno.ENOMEM: return FallbackReason.MAP_FULL;
+            case Errno.EBUSY:
+            case Errno.EEXIST: return FallbackReason.SOCKET_BUSY;
+            case Errno.EINVAL:
+            case Errno.ENOTSOCK: return FallbackReason.UNSUPPORTED_SOCKET;
+            default: return FallbackReason.KERNEL_ERROR;
+        }
+    }
+
+    private int allocSlot() {
+        long now = System.nanoTime();
+        while (!quarantine.isEmpty() && now - quarantine.peekFirst()[1] > SLOT_QUARANTINE_NANOS) {
+            freeSlots.add((int) quarantine.pollFirst()[0]);
+        }
+        Integer s = freeSlots.poll();
+        return s == null ? -1 : s;
+    }
+
+    /** A freed slot is reused only after a grace period, so a verdict run still holding it cannot touch its next owner. */
+    private void releaseSlot(int slot) {
+        quarantine.addLast(new long[] {slot, System.nanoTime()});
+    }
+
+    // ------------------------------------------------------------------ watcher thread
+
+    private void wake() {
+        try {
+            LibC.eventFdSignal(wakeFd);
+        } catch (KernelException ignored) {
+            // best effort
+        }
+    }
+
+    /** Runs {@code task} on the watcher thread and waits for it. */
+    <T> T onWatcher(Callable<T> task) throws IOException {
+        if (Thread.currentThread() == watcher) {
+            try {
+                return task.call();
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException(e);
+            }
+        }
+        if (!watcher.isAlive() && watcher.getState() != Thread.State.NEW) throw new IOException("sockmap watcher stopped");
+        CompletableFuture<T> f = new CompletableFuture<>();
+        tasks.add(() -> {
+            try {
+                f.complete(task.call());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        wake();
+        try {
+            return f.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException) throw (IOException) c;
+            throw new IOException(c);
+        } catch (TimeoutException e) {
+            throw new IOException("sockmap watcher did not answer", e);
+        }
+    }
+
+    private void watchLoop() {
+        try (Memory events = new Memory(LibC.EPOLL_EVENT_SIZE * 256L)) {
+            while (!Thread.currentThread().isInterrupted()) {
+                Runnable t;
+                while ((t = tasks.poll()) != null) t.run();
+                if (closed && active.isEmpty()) break;
+                int timeout = active.isEmpty() ? -1 : TICK_MILLIS;
+                int n = LibC.epollWait(epollFd, events, 256, timeout);
+                for (int i = 0; i < n; i++) {
+                    int ev = events.getInt((long) i * LibC.EPOLL_EVENT_SIZE);
+                    int fd = (int) events.getLong((long) i * LibC.EPOLL_EVENT_SIZE + 4);
+                    if (fd == wakeFd) {
+                        LibC.eventFdDrain(wakeFd);
+                        continue;
+                    }
+                    FdWatch w = watches.get(fd);
+                    if (w != null) onEvent(fd, w, ev);
+                }
+                tick();
+            }
+        } catch (Throwable t) {
+            LOG.error("sockmap watcher failed; aborting spliced pairs", t);
+            for (Direction d : new ArrayList<>(active)) abortOnWatcher(d, new IOException("sockmap watcher failed: " + t));
+        }
+    }
+
+    private void register(Direction d) throws KernelException {
+        FdWatch s = watches.computeIfAbsent(d.source, k -> new FdWatch());
+        s.asSource = d;
+        FdWatch t = watches.computeIfAbsent(d.target, k -> new FdWatch());
+        t.asTarget = d;
+        updateInterest(d.source, s);
+        updateInterest(d.target, t);
+        active.add(d);
+    }
+
+    private void updateInterest(int fd, FdWatch w) throws KernelException {
+        int ev = LibC.EPOLLET | LibC.EPOLLRDHUP;
+        if (w.asTarget != null && w.asTarget.pendingLen > 0) ev |= LibC.EPOLLOUT;
+        if (w.asSource == null && w.asTarget == null) {
+            if (w.events != 0) {
+                try {
+                    LibC.epollCtl(epollFd, LibC.EPOLL_CTL_DEL, fd, 0);
+                } catch (KernelException ignored) {
+                    // already gone
+                }
+            }
+            watches.remove(fd);
+            return;
+        }
+        if (ev == w.events) return;
+        LibC.epollCtl(epollFd, w.events == 0 ? LibC.EPOLL_CTL_ADD : LibC.EPOLL_CTL_MOD, fd, ev);
+        w.events = ev;
+    }
+
+    private void unregister(Direction d) {
+        FdWatch s = watches.get(d.source);
+        if (s != null && s.asSource == d) s.asSource = null;
+        FdWatch t = watches.get(d.target);
+        if (t != null && t.asTarget == d) t.asTarget = null;
+        try {
+            if (s != null) updateInterest(d.source, s);
+            if (t != null) updateInterest(d.target, t);
+        } catch (KernelException ignored) {
+            // fd already closed
+        }
+        active.remove(d);
+    }
+
+    private void onEvent(int fd, FdWatch w, int ev) {
+        if ((ev & (LibC.EPOLLERR | LibC.EPOLLHUP)) != 0) {
+            int err = 0;
+            try {
+                err = TcpCounters.error(fd);
+            } catch (KernelException e) {
+                err = e.errno();
+            }
+            if (err != 0) {
+                IOException cause = new KernelException("socket error", err);
+                if (w.asSource != null) abortOnWatcher(w.asSource, cause);
+                if (w.asTarget != null) abortOnWatcher(w.asTarget, cause);
+                return;
+            }
+        }
+        if ((ev & (LibC.EPOLLRDHUP | LibC.EPOLLHUP)) != 0 && w.asSource != null && w.asSource.live()) {
+            Direction d = w.asSource;
+            if (!d.eofSeen) {
+                d.eofSeen = true;
+                d.state = Direction.State.EOF;
+                d.eofDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainTimeoutMillis());
+            }
+        }
+        if ((ev & LibC.EPOLLOUT) != 0 && w.asTarget != null && w.asTarget.live()) {
+            try {
+                flushPending(w.asTarget);
+            } catch (KernelException e) {
+                abortOnWatcher(w.asTarget, e);
+            }
+        }
+    }
+
+    private void tick() {
+        for (int i = active.size() - 1; i >= 0; i--) {
+            if (i >= active.size()) continue;
+            Direction d = active.get(i);
+            if (!d.live()) continue;
+            try {
+                service(d);
+            } catch (KernelException e) {
+                abortOnWatcher(d, e);
+            }
+        }
+    }
+
+    /** Credit, passed bytes, EOF: everything a live direction needs on each tick. */
+    private void service(Direction d) throws KernelException {
+        int slot = d.slot;
+        long redirected = maps.redirected(slot);
+        d.kernelBytesSnapshot = redirected;
+        long cap = config.maxInflightBytes();
+        boolean passedWaiting = maps.passed(slot) > d.forwarded || d.pendingLen > 0;
+        if (maps.limit(slot) - redirected < cap * 3 / 4 || passedWaiting || d.eofSeen) {
+            long inflight = redirected - kernelSent(d);
+            d.inflightSnapshot = inflight;
+            long newLimit = d.lastKernelSent + cap;
+            if (newLimit > maps.limit(slot)) maps.setLimit(slot, newLimit);
+        }
+        if (passedWaiting) {
+            narrowWindow(d);
+            if (d.pendingLen > 0) {
+                flushPending(d);
+            } else if (!forwardPassed(d) && !d.throttled) {
+                d.throttled = true;
+                pauses.incrementAndGet();
+            }
+        }
+        if (d.windowNarrowed && d.pendingLen == 0 && maps.passed(slot) == d.forwarded) restoreWindow(d);
+        if (d.eofSeen) finishEofIfDrained(d);
+    }
+
+    private static final int SO_RCVBUFFORCE = 33;
+    private static final int NARROW_RCVBUF = 16 * 1024;
+    private static final int WIDE_RCVBUF = 2 << 20;
+
+    /**
+     * While the program passes bytes (catching up after handover, or above the in-flight cap),
+     * a small receive buffer keeps the sender's window small: passed bytes cost userspace work,
+     * and the fewer arrive meanwhile, the sooner forwarded == passed and the kernel takes over.
+     */
+    private void narrowWindow(Direction d) {
+        if (d.windowNarrowed) return;
+        try {
+            LibC.setsockoptInt(d.source, LibC.SOL_SOCKET, SO_RCVBUFFORCE, NARROW_RCVBUF, "setsockopt(SO_RCVBUFFORCE)");
+            d.windowNarrowed = true;
+        } catch (KernelException e) {
+            LOG.debug("cannot narrow the receive window of {}: {}", d, e.getMessage());
+        }
+    }
+
+    /** Back to a window as large as autotuning would give a fast stream. */
+    private void restoreWindow(Direction d) {
+        try {
+            LibC.setsockoptInt(d.source, LibC.SOL_SOCKET, SO_RCVBUFFORCE, WIDE_RCVBUF, "setsockopt(SO_RCVBUFFORCE)");
+        } catch (KernelException e) {
+            LOG.debug("cannot restore the receive window of {}: {}", d, e.getMessage());
+        }
+        d.windowNarrowed = false;
+    }
+
+    /** Bytes the kernel has put into the target's send queue for this direction. */
+    private long kernelSent(Direction d) throws KernelException {
+        long sent = counters.written(d.target) - d.baseline - d.userWritten;
+        d.lastKernelSent = sent;
+        return sent;
+    }
+
+    /**
+     * Reads what the program passed to the source's own queue and writes it to the target, but
+     * only once the kernel's backlog for the direction is empty: a byte written by userspace must
+     * not overtake redirected bytes still queued for the target's kworker. While the program
+     * passes (forwarded != passed) it redirects nothing, so the backlog cannot grow meanwhile.
+     *
+     * @return false if the backlog was not empty yet (the direction stays throttled)
+     */
+    private boolean forwardPassed(Direction d) throws KernelException {
+        for (int round = 0; round < 64 && d.pendingLen == 0; round++) {
+            if (maps.passed(d.slot) <= d.forwarded && !d.eofSeen) return true;
+            if (kernelSent(d) != maps.redirected(d.slot)) return false;
+            d.inflightSnapshot = 0;
+            d.throttled = false;
+            boolean eof = false;
+            long got = 0;
+            while (got < READ_CHUNK) {
+                long n = LibC.recvNonBlocking(d.source, readBuffer.share(got), READ_CHUNK - got);
+                if (n < 0) break;
+                if (n == 0) {
+                    eof = true;
+                    break;
+                }
+                got += n;
+            }
+            if (got > 0) {
+                if (TRACE) trace(d, "forward passed: at forwarded=" + d.forwarded + " got=" + got + " passed=" + maps.passed(d.slot)
+                        + " redirected=" + maps.redirected(d.slot) + " kernelSent=" + d.lastKernelSent);
+                long off = 0;
+                while (off < got) {
+                    long w = LibC.sendNonBlocking(d.target, readBuffer.share(off), got - off);
+                    if (w < 0) break;
+                    off += w;
+                }
+                d.userWritten += off;
+                if (off < got) {
+                    int rest = (int) (got - off);
+                    d.pending = new byte[rest];
+                    readBuffer.read(off, d.pending, 0, rest);
+                    d.pendingOff = 0;
+                    d.pendingLen = rest;
+                    d.pendingForwarded = d.forwarded + got;
+                    updateInterest(d.target, watches.get(d.target));
+                } else {
+                    d.forwarded += got;
+                    maps.setForwarded(d.slot, d.forwarded);
+                }
+                d.userspaceBytesSnapshot = d.preInsertBytes + d.forwarded + (got - off);
+            }
+            if (eof && !d.eofSeen) {
+                d.eofSeen = true;
+                d.state = Direction.State.EOF;
+                d.eofDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainTimeoutMillis());
+            }
+            if (got == 0 || eof) return true;
+        }
+        return true;
+    }
+
+    private void flushPending(Direction d) throws KernelException {
+        while (d.pendingLen > 0) {
+            try (Memory m = new Memory(d.pendingLen)) {
+                m.write(0, d.pending, d.pendingOff, d.pendingLen);
+                long w = LibC.sendNonBlocking(d.target, m, d.pendingLen);
+                if (w < 0) return;
+                d.userWritten += w;
+                d.pendingOff += (int) w;
+                d.pendingLen -= (int) w;
+            }
+        }
+        d.pending = null;
+        d.forwarded = d.pendingForwarded;
+        maps.setForwarded(d.slot, d.forwarded);
+        if (!d.armed) {
+            // the bytes read before insertion are out: the kernel may redirect from now on
+            maps.setMode(d.slot, SpliceMaps.MODE_ARMED);
+            d.armed = true;
+        }
+        FdWatch w = watches.get(d.target);
+        if (w != null) updateInterest(d.target, w);
+    }
+
+    private void finishEofIfDrained(Direction d) throws KernelException {
+        counters.state(d.source); // barrier: no verdict run in progress on the source
+        if (maps.passed(d.slot) > d.forwarded && d.pendingLen == 0) forwardPassed(d);
+        boolean drained = d.pendingLen == 0
+                && d.forwarded >= maps.passed(d.slot)
+                && kernelSent(d) == maps.redirected(d.slot);
+        if (drained) {
+            int err = TcpCounters.error(d.target);
+            if (err != 0) {
+                abortOnWatcher(d, new KernelException("target socket", err));
+                return;
+            }
+            d.kernelBytesSnapshot = maps.redirected(d.slot);
+            maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
+            d.state = Direction.State.DONE;
+            d.drained = true;
+            end(d);
+            safeCall(() -> d.listener.onEof());
+        } else if (System.nanoTime() > d.eofDeadlineNanos) {
+            abortOnWatcher(d, new IOException("sockmap: drain timeout after EOF (" + config.drainTimeoutMillis() + " ms)"));
+        }
+    }
+
+    /** On the watcher: stop the direction, tell the listener. */
+    void abortOnWatcher(Direction d, IOException cause) {
+        if (!d.live() && d.state != Direction.State.HANDOVER) return;
+        if (d.slot >= 0) {
+            maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
+            d.kernelBytesSnapshot = maps.redirected(d.slot);
+        }
+        d.state = Direction.State.ABORTED;
+        d.drained = false;
+        aborts.incrementAndGet();
+        LOG.info("sockmap: aborting {}: {}", d, cause.getMessage());
+        end(d);
+        safeCall(() -> d.listener.onAbort(cause));
+    }
+
+    private void end(Direction d) {
+        unregister(d);
+        d.ended.countDown();
+    }
+
+    void abort(Direction d, IOException cause) {
+        try {
+            onWatcher(() -> {
+                abortOnWatcher(d, cause);
+                return null;
+            });
+        } catch (IOException e) {
+            d.state = Direction.State.ABORTED;
+        }
+    }
+
+    /** Whether every byte the kernel took from the source is in the target's send queue (asked from any thread). */
+    boolean checkDrained(Direction d) {
+        try {
+            return onWatcher(() -> {
+                if (!d.live()) return d.state == Direction.State.DONE;
+                return d.pendingLen == 0 && kernelSent(d) == maps.redirected(d.slot);
+            });
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Stops using the direction's fds and frees its slot; the sockets stay in the maps until closed. */
+    void detach(Direction d) {
+        try {
+            onWatcher(() -> {
+                detachOnWatcher(d);
+                return null;
+            });
+        } catch (IOException e) {
+            LOG.debug("detach after watcher stop", e);
+        }
+    }
+
+    private void detachOnWatcher(Direction d) {
+        if (d.state == Direction.State.DETACHED) return;
+        if (d.slot >= 0) {
+            maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
+            d.kernelBytesSnapshot = maps.redirected(d.slot);
+        }
+        if (d.live()) end(d);
+        else unregister(d);
+        d.state = Direction.State.DETACHED;
+        int i = d.aToB ? 0 : 1;
+        doneKernel[i].addAndGet(d.kernelBytesSnapshot);
+        doneUser[i].addAndGet(d.userspaceBytesSnapshot);
+        live.remove(d);
+        maps.unbindSlot(d.sourceCookie);
+        synchronized (handoverLock) {
+            sourceCookies.remove(d.sourceCookie);
+            targetCookies.computeIfPresent(d.targetCookie, (k, v) -> v - 1);
+            if (d.slot >= 0) releaseSlot(d.slot);
+        }
+        d.slot = -1;
+    }
+
+    /** The sockets of a detached pair are about to be closed: forget their target entries. */
+    void forgetTargets(long... cookies) {
+        synchronized (handoverLock) {
+            for (long c : cookies) targetCookies.remove(c);
+        }
+    }
+
+    private static final boolean TRACE = Boolean.getBoolean("sockmap.trace");
+
+    private static void trace(Direction d, String msg) {
+        System.err.println("[sockmap-trace] " + System.nanoTime() / 1000 + " " + (d.aToB ? "a->b " : "b->a ") + msg);
+    }
+
+    private static void safeCall(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable t) {
+            LOG.warn("sockmap listener failed", t);
+        }
+    }
+
+    @FunctionalInterface
+    interface Closer {
+        void close() throws IOException;
+    }
 
     /** Thrown by {@link #open} with a one-line reason, e.g. "no CAP_BPF/CAP_NET_ADMIN (EPERM)". */
     public static final class EngineUnavailableException extends IOException {

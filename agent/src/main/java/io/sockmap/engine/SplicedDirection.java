@@ -8,6 +8,12 @@ public interface SplicedDirection {
     /** Bytes the engine forwarded in userspace (passed by the program while paused or capped). */
     long userspaceBytes();
 
+    /**
+     * Bytes the kernel took from the source that were not yet in the target's send queue at the
+     * watcher's last look (the memory the in-flight cap bounds).
+     */
+    long inflightBytes();
+
     /** True once the direction ended (EOF delivered or aborted). */
     boolean isDone();
 

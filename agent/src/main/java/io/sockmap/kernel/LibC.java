@@ -252,11 +252,10 @@ public final class LibC {
 
     /** {@code sysconf(_SC_PAGESIZE)}: the unit of {@code mmap} lengths (4 KiB on x86_64, more on some arm64). */
     public static long pageSize() {
-        return PAGE_SIZE;
+        return sysconf(SC_PAGESIZE);
     }
 
     private static final int SC_PAGESIZE = 30;
-    private static final long PAGE_SIZE = sysconf(SC_PAGESIZE);
 
     public static void munmapQuietly(Pointer addr, long length) {
         try {

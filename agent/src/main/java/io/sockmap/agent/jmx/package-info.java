@@ -1,0 +1,2 @@
+/** The {@code io.sockmap:type=SpliceAgent} MBean: engine counters, mode and settings. */
+package io.sockmap.agent.jmx;

@@ -1,0 +1,122 @@
+package io.sockmap.engine;
+
+import com.sun.jna.Pointer;
+import io.sockmap.kernel.KernelException;
+import io.sockmap.loader.BpfCollection;
+import io.sockmap.loader.BpfMap;
+import io.sockmap.loader.BpfSupport;
+import io.sockmap.loader.LoaderException;
+import io.sockmap.loader.MappedRegion;
+
+/**
+ * The splice program's maps, typed: {@code sm_sources} (verdict attached), {@code sm_targets}
+ * (redirect targets only), {@code sm_slots} (cookie to slot) and the mmapped {@code sm_dirs}
+ * array of per-direction control words and counters (layout in include/sockmap/splice_abi.h).
+ *
+ * <p>Userspace writes its fields of {@code sm_dirs} with plain stores into the shared mapping and
+ * never with a map update, which would replace the element and lose the program's increments.
+ */
+final class SpliceMaps implements AutoCloseable {
+    static final int DIR_SIZE = 64;
+    static final int OFF_PEER_COOKIE = 0;
+    static final int OFF_MODE = 8;
+    static final int OFF_FORWARDED = 16;
+    static final int OFF_LIMIT = 24;
+    static final int OFF_REDIRECTED = 32;
+    static final int OFF_PASSED = 40;
+    static final int OFF_REDIRECTED_SKBS = 48;
+    static final int OFF_REDIRECT_ERRORS = 56;
+    static final int MODE_PAUSED = 0;
+    static final int MODE_ARMED = 1;
+    private static final long BPF_NOEXIST = 1;
+
+    private final BpfCollection collection;
+    private final BpfMap sources;
+    private final BpfMap targets;
+    private final BpfMap slots;
+    private final MappedRegion dirs;
+    private final Pointer base;
+    final int capacity;
+
+    private SpliceMaps(BpfCollection collection, int capacity) throws KernelException {
+        this.collection = collection;
+        this.capacity = capacity;
+        this.sources = collection.map("sm_sources");
+        this.targets = collection.map("sm_targets");
+        this.slots = collection.map("sm_slots");
+        this.dirs = collection.map("sm_dirs").mmap();
+        this.base = dirs.pointer();
+    }
+
+    /** Loads the embedded program with room for {@code sockets} sockets and attaches it. */
+    static SpliceMaps load(int sockets) throws LoaderException, KernelException {
+        BpfCollection c = BpfSupport.loadSplice(sockets);
+        try {
+            return new SpliceMaps(c, sockets);
+        } catch (KernelException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    void insertSource(long cookie, int fd) throws KernelException {
+        sources.updateLongInt(cookie, fd, BPF_NOEXIST);
+    }
+
+    void insertTarget(long cookie, int fd) throws KernelException {
+        targets.updateLongInt(cookie, fd, BPF_NOEXIST);
+    }
+
+    void bindSlot(long cookie, int slot) throws KernelException {
+        slots.updateLongInt(cookie, slot, 0);
+    }
+
+    void unbindSlot(long cookie) {
+        try {
+            slots.deleteLong(cookie);
+        } catch (KernelException ignored) {
+            // the entry is gone either way
+        }
+    }
+
+    /** Zeroes a slot and points it at {@code peerCookie}, paused. */
+    void resetSlot(int slot, long peerCookie) {
+        long off = (long) slot * DIR_SIZE;
+        base.setMemory(off, DIR_SIZE, (byte) 0);
+        base.setLong(off + OFF_PEER_COOKIE, peerCookie);
+    }
+
+    void setMode(int slot, int mode) {
+        base.setInt((long) slot * DIR_SIZE + OFF_MODE, mode);
+    }
+
+    void setForwarded(int slot, long bytes) {
+        base.setLong((long) slot * DIR_SIZE + OFF_FORWARDED, bytes);
+    }
+
+    void setLimit(int slot, long bytes) {
+        base.setLong((long) slot * DIR_SIZE + OFF_LIMIT, bytes);
+    }
+
+    long limit(int slot) {
+        return base.getLong((long) slot * DIR_SIZE + OFF_LIMIT);
+    }
+
+    long redirected(int slot) {
+        return base.getLong((long) slot * DIR_SIZE + OFF_REDIRECTED);
+    }
+
+    long passed(int slot) {
+        return base.getLong((long) slot * DIR_SIZE + OFF_PASSED);
+    }
+
+    long redirectErrors(int slot) {
+        return base.getLong((long) slot * DIR_SIZE + OFF_REDIRECT_ERRORS);
+    }
+
+    @Override
+    public void close() {
+        dirs.close();
+        collection.close();
+    }
+}

@@ -1,0 +1,26 @@
+package io.sockmap.instrument;
+
+import io.sockmap.bootstrap.SocketBridge;
+
+/**
+ * The only class that touches {@link SocketBridge} directly; loaded after the bridge reached the
+ * bootstrap class loader, so its references resolve there.
+ */
+final class BridgeWiring {
+    private BridgeWiring() {}
+
+    static SpliceHooks wire(InstrumentSettings settings, Splicer splicer) {
+        SpliceHooks hooks = new SpliceHooks(settings, splicer);
+        SocketBridge.hooks = hooks;
+        return hooks;
+    }
+
+    static void unwire() {
+        SocketBridge.hooks = null;
+    }
+
+    static SpliceHooks current() {
+        Object h = SocketBridge.hooks;
+        return h instanceof SpliceHooks ? (SpliceHooks) h : null;
+    }
+}

@@ -1,0 +1,178 @@
+package io.sockmap.instrument;
+
+import io.sockmap.agent.AgentConfig;
+import io.sockmap.agent.AgentLog;
+import io.sockmap.engine.SpliceEngine;
+import net.bytebuddy.agent.builder.AgentBuilder;
+import net.bytebuddy.agent.builder.ResettableClassFileTransformer;
+import net.bytebuddy.asm.Advice;
+import net.bytebuddy.description.type.TypeDescription;
+import net.bytebuddy.dynamic.DynamicType;
+import net.bytebuddy.utility.JavaModule;
+
+import java.lang.instrument.Instrumentation;
+import java.net.Socket;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
+import static net.bytebuddy.matcher.ElementMatchers.named;
+import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
+import static net.bytebuddy.matcher.ElementMatchers.not;
+import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
+
+/**
+ * Installs the socket instrumentation: the bridge into the bootstrap loader, {@code java.base}
+ * reading it, the advice on the four JDK methods (retransforming them if loaded), then the hooks.
+ * All or nothing: if any method cannot be instrumented, nothing is active. Never throws.
+ *
+ * <table>
+ *   <caption>Instrumented methods (same names on JDK 17, 21 and 25)</caption>
+ *   <tr><td>{@code java.net.Socket$SocketInputStream.read(byte[],int,int)}</td><td>{@link SocketReadAdvice}</td></tr>
+ *   <tr><td>{@code java.net.Socket$SocketOutputStream.write(byte[],int,int)}</td><td>{@link SocketWriteAdvice}</td></tr>
+ *   <tr><td>{@code java.net.Socket.close()}</td><td>{@link SocketCloseAdvice}</td></tr>
+ *   <tr><td>{@code java.net.ServerSocket.implAccept(Socket)}</td><td>{@link AcceptAdvice}</td></tr>
+ * </table>
+ * {@code read()}, {@code write(int)} and {@code InputStream.transferTo} go through the first two
+ * (no JDK version overrides {@code transferTo} for socket streams); the streams' {@code close()}
+ * calls {@code Socket.close()}.
+ */
+public final class Instrumenter {
+    static final String SOCKET_INPUT_STREAM = "java.net.Socket$SocketInputStream";
+    static final String SOCKET_OUTPUT_STREAM = "java.net.Socket$SocketOutputStream";
+    static final String SOCKET = "java.net.Socket";
+    static final String SERVER_SOCKET = "java.net.ServerSocket";
+    private static final String[] TYPES = {SOCKET_INPUT_STREAM, SOCKET_OUTPUT_STREAM, SOCKET, SERVER_SOCKET};
+
+    private static final String BYTE_BUDDY_SAFE = "net.bytebuddy.safe";
+
+    private static ResettableClassFileTransformer transformer;
+
+    private Instrumenter() {}
+
+    /**
+     * The agent's entry point ({@code AgentMain} calls it reflectively). With no engine (BPF
+     * unavailable) nothing is instrumented.
+     *
+     * @throws IllegalStateException with a one-line reason if an engine is given but the sockets
+     *     cannot be instrumented (the agent then reports itself off and closes the engine)
+     */
+    public static void install(Instrumentation inst, AgentConfig config, SpliceEngine engineOrNull, AgentLog log) {
+        InstrumentLog sink = new InstrumentLog() {
+            @Override public void info(String message) { log.info(message); }
+            @Override public void warn(String message) { log.warn(message); }
+            @Override public void debug(String message) { log.debug(message); }
+            @Override public void warnOnce(String key, String message) { log.warnOnce(key, message); }
+        };
+        InstrumentSettings settings = new InstrumentSettings(Math.max(1, config.minBytes()), config.drainTimeoutMillis(),
+                config::shouldSplice, sink);
+        if (engineOrNull == null) return;
+        String failure = install(inst, settings, Splicer.of(engineOrNull));
+        if (failure != null) throw new IllegalStateException(failure);
+    }
+
+    /**
+     * Installs the instrumentation; {@code splicer == null} (kernel splicing unavailable) installs
+     * nothing, so sockets cost nothing.
+     *
+     * @return null if the instrumentation is active, else why not (not logged: the caller reports it)
+     */
+    public static synchronized String install(Instrumentation inst, InstrumentSettings settings, Splicer splicer) {
+        InstrumentLog log = settings.log();
+        if (splicer == null) {
+            return "kernel splicing unavailable: socket streams are not instrumented";
+        }
+        if (transformer != null) {
+            log.warn("socket instrumentation is already installed; ignoring the second install");
+            return null;
+        }
+        // Byte Buddy's "safe" mode: no sun.misc.Unsafe, so JDK 24+ prints no "terminally deprecated
+        // method in sun.misc.Unsafe" warning into the host's stderr. Read when its classes
+        // initialise, i.e. during this install; restored afterwards.
+        String safe = System.getProperty(BYTE_BUDDY_SAFE);
+        if (safe == null) System.setProperty(BYTE_BUDDY_SAFE, "true");
+        try {
+            return doInstall(inst, settings, splicer, log);
+        } finally {
+            if (safe == null) System.clearProperty(BYTE_BUDDY_SAFE);
+        }
+    }
+
+    private static String doInstall(Instrumentation inst, InstrumentSettings settings, Splicer splicer, InstrumentLog log) {
+        try {
+            ClassLoader agentLoader = Instrumenter.class.getClassLoader();
+            Class<?> bridge = BootstrapInjector.ensureBridge(inst, agentLoader);
+            Module mine = Instrumenter.class.getModule();
+            inst.redefineModule(Object.class.getModule(), Set.of(bridge.getModule()), Map.of(),
+                    Map.of("java.net", Set.of(mine), "java.io", Set.of(mine)), Set.of(), Map.of());
+            if (SocketFds.unavailableBecause() != null) {
+                return fail(log, "cannot reach socket file descriptors (" + SocketFds.unavailableBecause() + ")");
+            }
+            for (String type : TYPES) Class.forName(type, false, null); // loaded now: retransformed, errors seen here
+
+            Set<String> transformed = ConcurrentHashMap.newKeySet();
+            Map<String, Throwable> errors = new ConcurrentHashMap<>();
+            ResettableClassFileTransformer installed = new AgentBuilder.Default()
+                    .disableClassFormatChanges()
+                    .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
+                    .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
+                    .with(new RecordingListener(transformed, errors))
+                    .ignore(not(namedOneOf(TYPES)))
+                    .type(named(SOCKET_INPUT_STREAM))
+                    .transform((b, t, cl, m, pd) -> b.visit(Advice.to(SocketReadAdvice.class)
+                            .on(named("read").and(takesArguments(byte[].class, int.class, int.class)))))
+                    .type(named(SOCKET_OUTPUT_STREAM))
+                    .transform((b, t, cl, m, pd) -> b.visit(Advice.to(SocketWriteAdvice.class)
+                            .on(named("write").and(takesArguments(byte[].class, int.class, int.class)))))
+                    .type(named(SOCKET))
+                    .transform((b, t, cl, m, pd) -> b.visit(Advice.to(SocketCloseAdvice.class)
+                            .on(named("close").and(takesArguments(0)).and(not(isConstructor())))))
+                    .type(named(SERVER_SOCKET))
+                    .transform((b, t, cl, m, pd) -> b.visit(Advice.to(AcceptAdvice.class)
+                            .on(named("implAccept").and(takesArguments(Socket.class)))))
+                    .installOn(inst);
+            if (!errors.isEmpty() || !transformed.containsAll(Set.of(TYPES))) {
+                installed.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
+                return fail(log, "transformed " + transformed + " of " + List.of(TYPES) + ", errors " + errors);
+            }
+            transformer = installed;
+            BridgeWiring.wire(settings, splicer);
+            log.info("socket streams instrumented: pure relays are spliced after " + settings.minBytes() + " bytes");
+            return null;
+        } catch (Throwable t) {
+            return fail(log, t.toString());
+        }
+    }
+
+    private static String fail(InstrumentLog log, String why) {
+        return "socket instrumentation not installed: " + why;
+    }
+
+    /** The active hooks (tests and diagnostics), or {@code null}. */
+    static SpliceHooks hooks() {
+        return transformer == null ? null : BridgeWiring.current();
+    }
+
+    private static final class RecordingListener extends AgentBuilder.Listener.Adapter {
+        private final Set<String> transformed;
+        private final Map<String, Throwable> errors;
+
+        RecordingListener(Set<String> transformed, Map<String, Throwable> errors) {
+            this.transformed = transformed;
+            this.errors = errors;
+        }
+
+        @Override
+        public void onTransformation(TypeDescription type, ClassLoader loader, JavaModule module, boolean loaded,
+                                     DynamicType dynamicType) {
+            transformed.add(type.getName());
+        }
+
+        @Override
+        public void onError(String typeName, ClassLoader loader, JavaModule module, boolean loaded, Throwable throwable) {
+            errors.put(typeName, throwable);
+        }
+    }
+}

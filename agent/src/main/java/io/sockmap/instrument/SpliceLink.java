@@ -1,0 +1,165 @@
+package io.sockmap.instrument;
+
+import io.sockmap.engine.DirectionListener;
+import io.sockmap.engine.SplicedDirection;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One direction handed to the engine, seen from the application: the outcome a parked
+ * {@code read(source)} returns, and the release done before either socket is closed. Holds
+ * strong references to both sockets until released, so no {@code Cleaner} closes an fd the
+ * engine still uses.
+ */
+final class SpliceLink implements DirectionListener {
+    /** The kernel relays; a read of the source parks. */
+    static final int LIVE = 0;
+    /** The source reached EOF and every byte is in the target's send queue: reads return -1. */
+    static final int EOF = 1;
+    /** Aborted (reset, error, drain timeout): reads throw "Connection reset". */
+    static final int RESET = 2;
+    /** The application closed the source: reads throw "Socket closed". */
+    static final int SOURCE_CLOSED = 3;
+    /** The application closed the target: the engine let go; reads of the source run in userspace again. */
+    static final int DETACHED = 4;
+
+    final TrackedSocket source;
+    final TrackedSocket target;
+    private volatile Socket sourceSocket;
+    private volatile Socket targetSocket;
+    private volatile SplicedDirection direction;
+    private volatile int outcome = LIVE;
+    private volatile IOException abortCause;
+    private volatile Thread waiter;
+    private final AtomicBoolean released = new AtomicBoolean();
+    private volatile boolean releaseRequested;
+    private volatile long releaseDrainMillis;
+    private volatile int releaseOutcome;
+    private final SocketRegistry registry;
+
+    SpliceLink(TrackedSocket source, Socket sourceSocket, TrackedSocket target, Socket targetSocket, SocketRegistry registry) {
+        this.source = source;
+        this.target = target;
+        this.sourceSocket = sourceSocket;
+        this.targetSocket = targetSocket;
+        this.registry = registry;
+    }
+
+    int outcome() { return outcome; }
+
+    IOException abortCause() { return abortCause; }
+
+    SplicedDirection direction() { return direction; }
+
+    Socket sourceSocket() { return sourceSocket; }
+
+    Socket targetSocket() { return targetSocket; }
+
+    /** The engine accepted the direction; runs a release that a close requested meanwhile. */
+    void attached(SplicedDirection d) {
+        direction = d;
+        if (releaseRequested) release(releaseDrainMillis, releaseOutcome);
+    }
+
+    /** The engine refused: nothing to release, only the references to drop; a reader goes back to userspace. */
+    void refused() {
+        released.set(true);
+        finish(DETACHED);
+        dropReferences();
+    }
+
+    @Override
+    public void onEof() {
+        finish(EOF);
+    }
+
+    @Override
+    public void onAbort(IOException cause) {
+        abortCause = cause;
+        finish(RESET);
+    }
+
+    /**
+     * Before the application closes one of the sockets: waits (bounded) for the bytes the kernel
+     * took from the source to reach the target's send queue, detaches the direction from the
+     * engine, drops the strong references and wakes a parked reader with {@code closedOutcome}
+     * (unless it already ended). Idempotent; safe from any thread.
+     */
+    void release(long drainMillis, int closedOutcome) {
+        SplicedDirection d = awaitAttached(drainMillis);
+        if (d == null) {
+            // refused, or spliceDirection still running on the relay thread: it releases once attached
+            releaseDrainMillis = drainMillis;
+            releaseOutcome = closedOutcome;
+            releaseRequested = true;
+            if (direction == null) return;
+            d = direction;
+        }
+        if (!released.compareAndSet(false, true)) return;
+        try {
+            if (!d.isDone()) {
+                try {
+                    d.awaitDrained(drainMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        } catch (RuntimeException ignored) {
+            // detach anyway
+        } finally {
+            try {
+                d.detach();
+            } catch (RuntimeException ignored) {
+                // the engine must let go of the fds whatever happens
+            }
+            finish(closedOutcome);
+            dropReferences();
+        }
+    }
+
+    boolean isReleased() { return released.get(); }
+
+    private void dropReferences() {
+        sourceSocket = null;
+        targetSocket = null;
+        if (target.asTarget == this) target.asTarget = null;
+        registry.removeLive(this);
+    }
+
+    /** The handover runs on the relay thread and is short: wait for it rather than close an fd under it. */
+    private SplicedDirection awaitAttached(long maxMillis) {
+        SplicedDirection d = direction;
+        long deadline = System.nanoTime() + maxMillis * 1_000_000L;
+        while (d == null && !released.get() && System.nanoTime() - deadline < 0) {
+            LockSupport.parkNanos(this, 1_000_000L);
+            d = direction;
+        }
+        return d;
+    }
+
+    private void finish(int to) {
+        synchronized (this) {
+            if (outcome == LIVE) outcome = to;
+        }
+        Thread w = waiter;
+        if (w != null) LockSupport.unpark(w);
+    }
+
+    /** Registers {@code t} as the parked reader to wake; false if another reader holds the slot. */
+    boolean addWaiter(Thread t) {
+        synchronized (this) {
+            if (waiter != null && waiter != t) return false;
+            waiter = t;
+            return true;
+        }
+    }
+
+    void removeWaiter(Thread t) {
+        synchronized (this) {
+            if (waiter == t) waiter = null;
+        }
+    }
+}
