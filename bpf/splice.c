@@ -46,9 +46,13 @@ SEC("sk_skb/verdict")
 int sm_verdict(struct __sk_buff *skb)
 {
     __u32 len = skb->len;
-    /* A pure FIN arrives as an empty skb: redirecting it breaks the peer's transmit path. */
+    /* A pure FIN arrives as an empty skb. Redirecting it breaks the peer's transmit path, and
+     * passing it is no better when this socket's psock backlog is busy (it is also a redirect
+     * target): the kworker meets a zero-length skb, reports EPIPE and stops transmitting.
+     * The kernel recorded the FIN (RCV_SHUTDOWN) before this program ran, so dropping the empty
+     * skb loses nothing: recv still returns 0 and EPOLLRDHUP still fires. */
     if (len == 0)
-        return SK_PASS;
+        return SK_DROP;
 
     __u64 cookie = bpf_get_socket_cookie(skb);
     __u32 *slot = bpf_map_lookup_elem(&sm_slots, &cookie);

@@ -29,6 +29,8 @@ final class Direction implements SplicedDirection {
     int pendingOff;
     int pendingLen;
     long pendingForwarded;    // forwarded value to publish once pending is flushed
+    long consumeAfterFlush;   // peeked bytes to consume from the source once published
+    long lastPassedSeen = -1; // the passed count at the previous look (forwarding waits for it to be still)
     boolean armed;            // the program may redirect (set once the bytes read before insertion are written)
     boolean eofSeen;
     boolean throttled;

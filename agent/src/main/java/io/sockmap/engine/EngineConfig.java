@@ -12,7 +12,7 @@ package io.sockmap.engine;
  */
 public record EngineConfig(int maxPairs, long maxInflightBytes, long drainTimeoutMillis) {
     public static final int DEFAULT_MAX_PAIRS = 16384;
-    public static final long DEFAULT_MAX_INFLIGHT_BYTES = 4L << 20;
+    public static final long DEFAULT_MAX_INFLIGHT_BYTES = 16L << 20;
     public static final long DEFAULT_DRAIN_TIMEOUT_MILLIS = 30_000;
 
     public EngineConfig {

@@ -267,6 +267,9 @@ public final class SpliceEngine implements AutoCloseable {
             }
             boolean ok = false;
             try {
+                narrowWindow(d);
+                LibC.setsockoptInt(dst, LibC.SOL_SOCKET, SO_SNDBUFFORCE,
+                        (int) Math.min(Integer.MAX_VALUE, config.maxInflightBytes()), "setsockopt(SO_SNDBUFFORCE)");
                 byte[] rest = drainBeforeInsert(d);
                 if (TRACE) trace(d, "handover: drained " + d.preInsertBytes + ", " + rest.length + " wait for the target");
                 d.baseline = tc.written(dst);
@@ -274,6 +277,7 @@ public final class SpliceEngine implements AutoCloseable {
                     d.pending = rest;
                     d.pendingLen = rest.length;
                     d.pendingForwarded = 0;
+                    d.consumeAfterFlush = 0;
                 }
                 d.slot = slot;
                 maps.resetSlot(slot, dstCookie);
@@ -299,6 +303,15 @@ public final class SpliceEngine implements AutoCloseable {
             } catch (KernelException e) {
                 throw refuse(reasonFor(e), e.getMessage(), e);
             } finally {
+                if (!ok && d.pendingLen > 0) {
+                    // bytes read from the source before the refusal still belong to the target
+                    try {
+                        writeFully(dst, java.util.Arrays.copyOfRange(d.pending, d.pendingOff, d.pendingOff + d.pendingLen));
+                    } catch (KernelException e) {
+                        LOG.debug("could not deliver handover bytes after a refusal: {}", e.getMessage());
+                    }
+                    d.pendingLen = 0;
+                }
                 if (!ok) {
                     maps.unbindSlot(srcCookie);
                     synchronized (handoverLock) {
@@ -624,46 +637,65 @@ public final class SpliceEngine implements AutoCloseable {
         }
     }
 
-    /** Credit, passed bytes, EOF: everything a live direction needs on each tick. */
+    /**
+     * Credit, passed bytes, EOF: everything a live direction needs on each tick.
+     *
+     * <p>The bytes the kernel holds for a direction are its backlog (redirected, not yet in the
+     * target's send queue) plus the target's unacknowledged send queue. The program may redirect
+     * while that stays under the cap; the target's send buffer is sized to hold the cap, so the
+     * backlog drains into it instead of waiting in the psock queue, where bytes the program
+     * passes to the same socket would wait behind it, uncharged and so without TCP flow control.
+     */
     private void service(Direction d) throws KernelException {
         int slot = d.slot;
         long redirected = maps.redirected(slot);
         d.kernelBytesSnapshot = redirected;
         long cap = config.maxInflightBytes();
         boolean passedWaiting = maps.passed(slot) > d.forwarded || d.pendingLen > 0;
-        if (maps.limit(slot) - redirected < cap * 3 / 4 || passedWaiting || d.eofSeen) {
-            long inflight = redirected - kernelSent(d);
-            d.inflightSnapshot = inflight;
-            long newLimit = d.lastKernelSent + cap;
-            if (newLimit > maps.limit(slot)) maps.setLimit(slot, newLimit);
+        long limit = maps.limit(slot);
+        if (limit - redirected < cap * 3 / 4 || passedWaiting || d.eofSeen || d.windowNarrowed) {
+            long backlog = redirected - kernelSent(d);
+            long held = backlog + counters.lastOutq;
+            d.inflightSnapshot = held;
+            long newLimit = redirected + Math.max(0, cap - held);
+            if (newLimit > limit) maps.setLimit(slot, newLimit);
+            if (held > cap / 2) narrowWindow(d);
+            else if (d.windowNarrowed && held < cap / 4 && !passedWaiting && d.armed) restoreWindow(d);
         }
         if (passedWaiting) {
             narrowWindow(d);
             if (d.pendingLen > 0) {
                 flushPending(d);
-            } else if (!forwardPassed(d) && !d.throttled) {
-                d.throttled = true;
-                pauses.incrementAndGet();
+            } else if ((d.inflightSnapshot >= cap / 2 && !d.eofSeen) || !forwardPassed(d)) {
+                // above half the cap the passed bytes stay unread: the source's buffer stays full,
+                // its window closed, and the sender waits; below it they are forwarded
+                if (!d.throttled) {
+                    if (TRACE) trace(d, "throttled: passed=" + maps.passed(slot) + " forwarded=" + d.forwarded + " held=" + d.inflightSnapshot);
+                    d.throttled = true;
+                    pauses.incrementAndGet();
+                }
             }
         }
-        if (d.windowNarrowed && d.pendingLen == 0 && maps.passed(slot) == d.forwarded) restoreWindow(d);
         if (d.eofSeen) finishEofIfDrained(d);
     }
 
+    private static final int SO_SNDBUFFORCE = 32;
     private static final int SO_RCVBUFFORCE = 33;
     private static final int NARROW_RCVBUF = 16 * 1024;
     private static final int WIDE_RCVBUF = 2 << 20;
 
     /**
-     * While the program passes bytes (catching up after handover, or above the in-flight cap),
-     * a small receive buffer keeps the sender's window small: passed bytes cost userspace work,
-     * and the fewer arrive meanwhile, the sooner forwarded == passed and the kernel takes over.
+     * A small receive buffer keeps the sender's window small: during the handover drain (so
+     * reading to EAGAIN ends), while the program passes bytes (each costs userspace work) and
+     * while the kernel holds more than half the cap for the direction (so that, at the cap, few
+     * bytes are in flight towards the source).
      */
     private void narrowWindow(Direction d) {
         if (d.windowNarrowed) return;
         try {
             LibC.setsockoptInt(d.source, LibC.SOL_SOCKET, SO_RCVBUFFORCE, NARROW_RCVBUF, "setsockopt(SO_RCVBUFFORCE)");
             d.windowNarrowed = true;
+            if (TRACE) trace(d, "narrow window: redirected=" + (d.slot >= 0 ? maps.redirected(d.slot) : 0) + " held=" + d.inflightSnapshot);
         } catch (KernelException e) {
             LOG.debug("cannot narrow the receive window of {}: {}", d, e.getMessage());
         }
@@ -677,6 +709,7 @@ public final class SpliceEngine implements AutoCloseable {
             LOG.debug("cannot restore the receive window of {}: {}", d, e.getMessage());
         }
         d.windowNarrowed = false;
+        if (TRACE) trace(d, "restore window: redirected=" + maps.redirected(d.slot) + " held=" + d.inflightSnapshot);
     }
 
     /** Bytes the kernel has put into the target's send queue for this direction. */
@@ -687,62 +720,81 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     /**
-     * Reads what the program passed to the source's own queue and writes it to the target, but
-     * only once the kernel's backlog for the direction is empty: a byte written by userspace must
-     * not overtake redirected bytes still queued for the target's kworker. While the program
-     * passes (forwarded != passed) it redirects nothing, so the backlog cannot grow meanwhile.
+     * Forwards what the program passed to the source's own queue, so that the program can
+     * redirect again (it does only while forwarded == passed).
+     *
+     * <p>Two rules keep the order: the kernel's backlog for the direction must be empty first (a
+     * byte written by userspace must not overtake redirected bytes still queued for the target's
+     * kworker; while the program passes, it redirects nothing, so the backlog cannot grow); and
+     * nothing may arrive between the copy and the publication of the new forwarded count, or the
+     * race never ends with a sender that keeps sending. So the passed bytes are peeked, not
+     * consumed: with the source's receive window narrowed and its buffer full, the sender stalls.
+     * Once the count has been still for a tick, the bytes are written to the target, the count is
+     * published, and only then are the peeked bytes consumed (which reopens the window; what comes
+     * next is redirected).
      *
      * @return false if the backlog was not empty yet (the direction stays throttled)
      */
     private boolean forwardPassed(Direction d) throws KernelException {
-        for (int round = 0; round < 64 && d.pendingLen == 0; round++) {
-            if (maps.passed(d.slot) <= d.forwarded && !d.eofSeen) return true;
-            if (kernelSent(d) != maps.redirected(d.slot)) return false;
-            d.inflightSnapshot = 0;
-            d.throttled = false;
-            boolean eof = false;
-            long got = 0;
-            while (got < READ_CHUNK) {
-                long n = LibC.recvNonBlocking(d.source, readBuffer.share(got), READ_CHUNK - got);
-                if (n < 0) break;
-                if (n == 0) {
-                    eof = true;
-                    break;
-                }
-                got += n;
+        if (d.pendingLen > 0) return true;
+        long passed = maps.passed(d.slot);
+        long total = passed - d.forwarded;
+        if (total <= 0) return true;
+        if (kernelSent(d) != maps.redirected(d.slot)) return false;
+        d.inflightSnapshot = 0;
+        d.throttled = false;
+        if (passed != d.lastPassedSeen) {
+            d.lastPassedSeen = passed;
+            return true;
+        }
+        if (total > Integer.MAX_VALUE / 2) throw new KernelException("passed bytes beyond bounds", Errno.E2BIG);
+        Memory buf = total <= READ_CHUNK ? readBuffer : new Memory(total);
+        try {
+            long peeked = 0;
+            while (peeked < total) {
+                long n = LibC.recvPeekNonBlocking(d.source, buf, total);
+                if (n <= 0) break;
+                peeked = n;
+                if (n < total) break;
             }
-            if (got > 0) {
-                if (TRACE) trace(d, "forward passed: at forwarded=" + d.forwarded + " got=" + got + " passed=" + maps.passed(d.slot)
-                        + " redirected=" + maps.redirected(d.slot) + " kernelSent=" + d.lastKernelSent);
-                long off = 0;
-                while (off < got) {
-                    long w = LibC.sendNonBlocking(d.target, readBuffer.share(off), got - off);
-                    if (w < 0) break;
-                    off += w;
-                }
-                d.userWritten += off;
-                if (off < got) {
-                    int rest = (int) (got - off);
-                    d.pending = new byte[rest];
-                    readBuffer.read(off, d.pending, 0, rest);
-                    d.pendingOff = 0;
-                    d.pendingLen = rest;
-                    d.pendingForwarded = d.forwarded + got;
-                    updateInterest(d.target, watches.get(d.target));
-                } else {
-                    d.forwarded += got;
-                    maps.setForwarded(d.slot, d.forwarded);
-                }
-                d.userspaceBytesSnapshot = d.preInsertBytes + d.forwarded + (got - off);
+            if (peeked < total) return true; // part of it still waits in the psock queue
+            if (TRACE) trace(d, "forward passed: forwarded=" + d.forwarded + " bytes=" + total + " redirected="
+                    + maps.redirected(d.slot) + " kernelSent=" + d.lastKernelSent);
+            long off = 0;
+            while (off < total) {
+                long w = LibC.sendNonBlocking(d.target, buf.share(off), total - off);
+                if (w < 0) break;
+                off += w;
             }
-            if (eof && !d.eofSeen) {
-                d.eofSeen = true;
-                d.state = Direction.State.EOF;
-                d.eofDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainTimeoutMillis());
+            d.userWritten += off;
+            d.userspaceBytesSnapshot = d.preInsertBytes + d.forwarded + total;
+            if (off < total) {
+                int rest = (int) (total - off);
+                d.pending = new byte[rest];
+                buf.read(off, d.pending, 0, rest);
+                d.pendingOff = 0;
+                d.pendingLen = rest;
+                d.pendingForwarded = passed;
+                d.consumeAfterFlush = total;
+                updateInterest(d.target, watches.get(d.target));
+            } else {
+                publishForwarded(d, passed, total);
             }
-            if (got == 0 || eof) return true;
+        } finally {
+            if (buf != readBuffer) buf.close();
         }
         return true;
+    }
+
+    /** Lets the program redirect again, then consumes the bytes that were peeked and forwarded. */
+    private void publishForwarded(Direction d, long forwarded, long consume) throws KernelException {
+        d.forwarded = forwarded;
+        maps.setForwarded(d.slot, forwarded);
+        while (consume > 0) {
+            long n = LibC.recvNonBlocking(d.source, readBuffer, Math.min(consume, READ_CHUNK));
+            if (n <= 0) throw new KernelException("consume forwarded bytes", Errno.EIO);
+            consume -= n;
+        }
     }
 
     private void flushPending(Direction d) throws KernelException {
@@ -757,8 +809,9 @@ public final class SpliceEngine implements AutoCloseable {
             }
         }
         d.pending = null;
-        d.forwarded = d.pendingForwarded;
-        maps.setForwarded(d.slot, d.forwarded);
+        long consume = d.consumeAfterFlush;
+        d.consumeAfterFlush = 0;
+        publishForwarded(d, d.pendingForwarded, consume);
         if (!d.armed) {
             // the bytes read before insertion are out: the kernel may redirect from now on
             maps.setMode(d.slot, SpliceMaps.MODE_ARMED);

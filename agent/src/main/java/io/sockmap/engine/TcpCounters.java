@@ -12,6 +12,8 @@ import io.sockmap.kernel.LibC;
  */
 final class TcpCounters implements AutoCloseable {
     private final Memory info = new Memory(LibC.TCP_INFO_SIZE);
+    /** The send queue (written, not yet acknowledged) seen by the last {@link #written} call. */
+    long lastOutq;
 
     /** Total bytes the application side has written into {@code fd} since it was connected. */
     long written(int fd) throws KernelException {
@@ -19,7 +21,10 @@ final class TcpCounters implements AutoCloseable {
         while (true) {
             long outq = LibC.ioctlInt(fd, LibC.SIOCOUTQ, "ioctl(SIOCOUTQ)") & 0xffffffffL;
             long again = acked(fd);
-            if (again == acked) return acked + outq;
+            if (again == acked) {
+                lastOutq = outq;
+                return acked + outq;
+            }
             acked = again;
         }
     }

@@ -23,6 +23,7 @@ public final class LibC {
     public static final int TCP_INFO = 11;
     public static final int SIOCINQ = 0x541B;
     public static final int SIOCOUTQ = 0x5411;
+    public static final int MSG_PEEK = 0x2;
     public static final int MSG_DONTWAIT = 0x40;
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int SHUT_RD = 0;
@@ -162,6 +163,19 @@ public final class LibC {
                 if (e.getErrorCode() == Errno.EINTR) continue;
                 if (e.getErrorCode() == Errno.EAGAIN) return -1;
                 throw new KernelException("recv", e.getErrorCode());
+            }
+        }
+    }
+
+    /** Non-blocking peek: bytes copied without consuming them, 0 at EOF, -1 when nothing is queued. */
+    public static long recvPeekNonBlocking(int fd, Pointer buf, long len) throws KernelException {
+        while (true) {
+            try {
+                return recv(fd, buf, len, MSG_DONTWAIT | MSG_PEEK);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Errno.EINTR) continue;
+                if (e.getErrorCode() == Errno.EAGAIN) return -1;
+                throw new KernelException("recv(MSG_PEEK)", e.getErrorCode());
             }
         }
     }

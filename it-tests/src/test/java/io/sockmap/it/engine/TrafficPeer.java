@@ -45,13 +45,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * then resets with SO_LINGER 0 + close; the other end sends until it fails), mode
  * (stream|reqresp), rounds, msg (request/response size), seed, waitGo, progressMs, timeoutSec,
  * backendDelayMs (the backend waits this long before sending, and so before its FIN), clientSlowRead
- * (client read rate, bytes/s), clientFinDelayMs (the client waits this long between its last byte and its FIN).
+ * (client read rate, bytes/s), clientFinDelayMs (the client waits this long between its last byte and its FIN),
+ * nio (true: all connections on one selector thread, for many connections; stream mode, concurrent order only).
+ * Each receiving end also checks the payload against the sender's generator and reports the first
+ * differing offset ({@code firstBad}) and whether the bytes there were found earlier or later in the
+ * expected stream (duplication or loss).
  */
 public final class TrafficPeer {
     private static final int CHUNK = 64 * 1024;
     private static final PrintStream OUT = System.out;
 
-    private final Map<String, String> opt;
     private final String host;
     private final int conns;
     private final long c2b;
@@ -84,7 +87,6 @@ public final class TrafficPeer {
     private final AtomicLong bRecv = new AtomicLong();
 
     private TrafficPeer(Map<String, String> opt) {
-        this.opt = opt;
         host = opt.getOrDefault("host", "127.0.0.1");
         conns = Integer.parseInt(opt.getOrDefault("conns", "1"));
         c2b = Long.parseLong(opt.getOrDefault("c2b", "0"));
