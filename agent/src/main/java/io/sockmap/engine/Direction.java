@@ -34,7 +34,8 @@ final class Direction implements SplicedDirection {
     boolean armed;            // the program may redirect (set once the bytes read before insertion are written)
     boolean eofSeen;
     boolean throttled;
-    boolean windowNarrowed;   // SO_RCVBUF of the source lowered while the program passes
+    int savedWindowClamp;     // the source's TCP_WINDOW_CLAMP before the handover drain
+    boolean windowNarrowed;   // the source's window clamped while the kernel holds much for it
     long eofDeadlineNanos;
     long lastKernelSent;
 

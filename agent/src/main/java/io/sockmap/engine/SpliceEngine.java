@@ -49,7 +49,9 @@ import org.slf4j.LoggerFactory;
 public final class SpliceEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SpliceEngine.class);
     private static final int READ_CHUNK = 256 * 1024;
-    private static final int TICK_MILLIS = 1;
+    /** The watcher's tick while some direction is near its cap, passing, draining or narrowed. */
+    private static final long HOT_TICK_MICROS = 200;
+    private static final long TICK_MICROS = 1000;
     private static final long SLOT_QUARANTINE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final EngineConfig config;
@@ -73,6 +75,7 @@ public final class SpliceEngine implements AutoCloseable {
     private final Memory readBuffer = new Memory(READ_CHUNK);
     private final byte[] copyBuffer = new byte[READ_CHUNK];
     private final TcpCounters counters = new TcpCounters();
+    private boolean hot; // a direction needs a quick next look
 
     // stats
     final Set<Direction> live = ConcurrentHashMap.newKeySet();
@@ -267,7 +270,11 @@ public final class SpliceEngine implements AutoCloseable {
             }
             boolean ok = false;
             try {
-                narrowWindow(d);
+                int clamp = LibC.getsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, "getsockopt(TCP_WINDOW_CLAMP)");
+                LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, DRAIN_WINDOW_CLAMP, "setsockopt(TCP_WINDOW_CLAMP)");
+                // while spliced the window stays under a quarter of the cap: narrowing starts at half
+                // the cap, so what the sender may still send then cannot carry the direction past it
+                d.savedWindowClamp = (int) Math.max(THROTTLE_WINDOW_CLAMP, Math.min(clamp, config.maxInflightBytes() / 4));
                 LibC.setsockoptInt(dst, LibC.SOL_SOCKET, SO_SNDBUFFORCE,
                         (int) Math.min(Integer.MAX_VALUE, config.maxInflightBytes()), "setsockopt(SO_SNDBUFFORCE)");
                 byte[] rest = drainBeforeInsert(d);
@@ -281,6 +288,12 @@ public final class SpliceEngine implements AutoCloseable {
                 }
                 d.slot = slot;
                 maps.resetSlot(slot, dstCookie);
+                maps.setLimit(slot, config.maxInflightBytes());
+                if (d.pendingLen == 0) {
+                    // armed before the insert: skbs queued since the drain are redirected by the kick
+                    maps.setMode(slot, SpliceMaps.MODE_ARMED);
+                    d.armed = true;
+                }
                 maps.bindSlot(srcCookie, slot);
                 synchronized (handoverLock) {
                     if (!targetCookies.containsKey(dstCookie)) {
@@ -291,11 +304,7 @@ public final class SpliceEngine implements AutoCloseable {
                 }
                 insertIgnoringExisting(() -> maps.insertSource(srcCookie, src));
                 LibC.setsockoptInt(src, LibC.SOL_SOCKET, LibC.SO_RCVLOWAT, 1, "setsockopt(SO_RCVLOWAT)");
-                maps.setLimit(slot, config.maxInflightBytes());
-                if (d.pendingLen == 0) {
-                    maps.setMode(slot, SpliceMaps.MODE_ARMED);
-                    d.armed = true;
-                }
+                LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, d.savedWindowClamp, "setsockopt(TCP_WINDOW_CLAMP)");
                 d.userspaceBytesSnapshot = d.preInsertBytes;
                 d.state = Direction.State.ACTIVE;
                 live.add(d);
@@ -313,6 +322,13 @@ public final class SpliceEngine implements AutoCloseable {
                     d.pendingLen = 0;
                 }
                 if (!ok) {
+                    if (d.savedWindowClamp > 0) {
+                        try {
+                            LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, d.savedWindowClamp, "setsockopt(TCP_WINDOW_CLAMP)");
+                        } catch (KernelException ignored) {
+                            // the socket is going back to userspace as it is
+                        }
+                    }
                     maps.unbindSlot(srcCookie);
                     synchronized (handoverLock) {
                         sourceCookies.remove(srcCookie);
@@ -524,13 +540,14 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     private void watchLoop() {
-        try (Memory events = new Memory(LibC.EPOLL_EVENT_SIZE * 256L)) {
+        try (Memory events = new Memory(LibC.EPOLL_EVENT_SIZE * 256L); Memory timespec = new Memory(16)) {
             while (!Thread.currentThread().isInterrupted()) {
                 Runnable t;
                 while ((t = tasks.poll()) != null) t.run();
                 if (closed && active.isEmpty()) break;
-                int timeout = active.isEmpty() ? -1 : TICK_MILLIS;
-                int n = LibC.epollWait(epollFd, events, 256, timeout);
+                long timeout = active.isEmpty() ? -1 : hot ? HOT_TICK_MICROS : TICK_MICROS;
+                hot = false;
+                int n = LibC.epollWaitMicros(epollFd, events, 256, timeout, timespec);
                 for (int i = 0; i < n; i++) {
                     int ev = events.getInt((long) i * LibC.EPOLL_EVENT_SIZE);
                     int fd = (int) events.getLong((long) i * LibC.EPOLL_EVENT_SIZE + 4);
@@ -654,16 +671,16 @@ public final class SpliceEngine implements AutoCloseable {
         boolean passedWaiting = maps.passed(slot) > d.forwarded || d.pendingLen > 0;
         long limit = maps.limit(slot);
         if (limit - redirected < cap * 3 / 4 || passedWaiting || d.eofSeen || d.windowNarrowed) {
+            hot = true;
             long backlog = redirected - kernelSent(d);
             long held = backlog + counters.lastOutq;
             d.inflightSnapshot = held;
             long newLimit = redirected + Math.max(0, cap - held);
             if (newLimit > limit) maps.setLimit(slot, newLimit);
             if (held > cap / 2) narrowWindow(d);
-            else if (d.windowNarrowed && held < cap / 4 && !passedWaiting && d.armed) restoreWindow(d);
+            else if (d.windowNarrowed && held < cap / 4) restoreWindow(d);
         }
         if (passedWaiting) {
-            narrowWindow(d);
             if (d.pendingLen > 0) {
                 flushPending(d);
             } else if ((d.inflightSnapshot >= cap / 2 && !d.eofSeen) || !forwardPassed(d)) {
@@ -681,35 +698,41 @@ public final class SpliceEngine implements AutoCloseable {
 
     private static final int SO_SNDBUFFORCE = 32;
     private static final int SO_RCVBUFFORCE = 33;
-    private static final int NARROW_RCVBUF = 16 * 1024;
-    private static final int WIDE_RCVBUF = 2 << 20;
+    private static final int TCP_WINDOW_CLAMP = 10;
+    /**
+     * The source's advertised window during the handover drain, so reading to EAGAIN ends soon
+     * even with a fast sender. A clamp only bounds what is advertised next; shrinking the receive
+     * buffer instead would drop in-window segments, and the retransmissions that follow can
+     * overlap what was received, which the verdict path (tcp_read_skb reads whole skbs) duplicates.
+     */
+    private static final int DRAIN_WINDOW_CLAMP = 64 * 1024;
+    /** The source's window clamp while the kernel holds more than half the cap for the direction. */
+    private static final int THROTTLE_WINDOW_CLAMP = 16 * 1024;
 
     /**
-     * A small receive buffer keeps the sender's window small: during the handover drain (so
-     * reading to EAGAIN ends), while the program passes bytes (each costs userspace work) and
-     * while the kernel holds more than half the cap for the direction (so that, at the cap, few
-     * bytes are in flight towards the source).
+     * Above half the cap, the source advertises a tiny window, so the sender slows down before the
+     * program runs out of credit and has to pass bytes (which costs userspace work). A clamp never
+     * drops data that was already in the window.
      */
     private void narrowWindow(Direction d) {
         if (d.windowNarrowed) return;
         try {
-            LibC.setsockoptInt(d.source, LibC.SOL_SOCKET, SO_RCVBUFFORCE, NARROW_RCVBUF, "setsockopt(SO_RCVBUFFORCE)");
+            LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, THROTTLE_WINDOW_CLAMP, "setsockopt(TCP_WINDOW_CLAMP)");
             d.windowNarrowed = true;
-            if (TRACE) trace(d, "narrow window: redirected=" + (d.slot >= 0 ? maps.redirected(d.slot) : 0) + " held=" + d.inflightSnapshot);
+            if (TRACE) trace(d, "narrow window: held=" + d.inflightSnapshot);
         } catch (KernelException e) {
-            LOG.debug("cannot narrow the receive window of {}: {}", d, e.getMessage());
+            LOG.debug("cannot narrow the window of {}: {}", d, e.getMessage());
         }
     }
 
-    /** Back to a window as large as autotuning would give a fast stream. */
     private void restoreWindow(Direction d) {
         try {
-            LibC.setsockoptInt(d.source, LibC.SOL_SOCKET, SO_RCVBUFFORCE, WIDE_RCVBUF, "setsockopt(SO_RCVBUFFORCE)");
+            LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, d.savedWindowClamp, "setsockopt(TCP_WINDOW_CLAMP)");
         } catch (KernelException e) {
-            LOG.debug("cannot restore the receive window of {}: {}", d, e.getMessage());
+            LOG.debug("cannot restore the window of {}: {}", d, e.getMessage());
         }
         d.windowNarrowed = false;
-        if (TRACE) trace(d, "restore window: redirected=" + maps.redirected(d.slot) + " held=" + d.inflightSnapshot);
+        if (TRACE) trace(d, "restore window: held=" + d.inflightSnapshot);
     }
 
     /** Bytes the kernel has put into the target's send queue for this direction. */

@@ -78,6 +78,7 @@ public final class LibC {
     private static native int epoll_create1(int flags) throws LastErrorException;
     private static native int epoll_ctl(int epfd, int op, int fd, Pointer event) throws LastErrorException;
     private static native int epoll_wait(int epfd, Pointer events, int maxEvents, int timeoutMs) throws LastErrorException;
+    private static native int epoll_pwait2(int epfd, Pointer events, int maxEvents, Pointer timeout, Pointer sigmask) throws LastErrorException;
     private static native int eventfd(int initval, int flags) throws LastErrorException;
     private static native long write(int fd, Pointer buf, long len) throws LastErrorException;
     private static native long read(int fd, Pointer buf, long len) throws LastErrorException;
@@ -217,6 +218,26 @@ public final class LibC {
         } catch (LastErrorException e) {
             if (e.getErrorCode() == Errno.EINTR) return 0;
             throw new KernelException("epoll_wait", e.getErrorCode());
+        }
+    }
+
+    /**
+     * {@code epoll_pwait2} with a timeout in microseconds (negative: wait forever); 0 on timeout
+     * or {@code EINTR}. {@code timespec} is 16 bytes of scratch memory owned by the caller.
+     */
+    public static int epollWaitMicros(int epfd, Pointer events, int maxEvents, long timeoutMicros, Pointer timespec)
+            throws KernelException {
+        Pointer ts = null;
+        if (timeoutMicros >= 0) {
+            timespec.setLong(0, timeoutMicros / 1_000_000);
+            timespec.setLong(8, (timeoutMicros % 1_000_000) * 1000);
+            ts = timespec;
+        }
+        try {
+            return epoll_pwait2(epfd, events, maxEvents, ts, null);
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == Errno.EINTR) return 0;
+            throw new KernelException("epoll_pwait2", e.getErrorCode());
         }
     }
 

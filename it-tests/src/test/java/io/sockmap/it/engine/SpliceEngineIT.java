@@ -73,7 +73,7 @@ class SpliceEngineIT {
     private static final long DRAIN_MS = 5_000;
 
     private static EngineConfig config(int maxPairs) {
-        return new EngineConfig(maxPairs, 4 * MIB, DRAIN_MS);
+        return new EngineConfig(maxPairs, EngineConfig.DEFAULT_MAX_INFLIGHT_BYTES, DRAIN_MS);
     }
 
     /** A pair of proxy sockets: the accepted client socket and the connection to the backend. */
