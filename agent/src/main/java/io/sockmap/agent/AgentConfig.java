@@ -34,7 +34,7 @@ import java.util.function.Function;
  * skipAddresses  CIDR blocks never spliced             default none
  * minBytes       size, 0..1024g                        default 64k
  * maxPairs       integer, 1..1048576                   default 16384
- * maxInflight    size, 64k..1g, per direction          default 4m
+ * maxInflight    size, 64k..1g, per direction          default 16m
  * drainTimeout   duration, 1ms..24h                    default 30s
  * logLevel       off|error|warn|info|debug             default info
  * failHard       true|false                            default false

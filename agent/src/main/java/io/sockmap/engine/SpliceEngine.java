@@ -272,9 +272,14 @@ public final class SpliceEngine implements AutoCloseable {
             try {
                 int clamp = LibC.getsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, "getsockopt(TCP_WINDOW_CLAMP)");
                 LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, DRAIN_WINDOW_CLAMP, "setsockopt(TCP_WINDOW_CLAMP)");
-                // while spliced the window stays under a quarter of the cap: narrowing starts at half
+                // while spliced the window stays under an eighth of the cap: narrowing starts at half
                 // the cap, so what the sender may still send then cannot carry the direction past it
-                d.savedWindowClamp = (int) Math.max(THROTTLE_WINDOW_CLAMP, Math.min(clamp, config.maxInflightBytes() / 4));
+                d.savedWindowClamp = (int) Math.max(THROTTLE_WINDOW_CLAMP, Math.min(clamp, config.maxInflightBytes() / 8));
+                // lock the receive buffer (never below its current size, which would drop in-window
+                // data): receive autotuning would otherwise raise the window clamp behind our back
+                int rcvbuf = LibC.getsockoptInt(src, LibC.SOL_SOCKET, SO_RCVBUF, "getsockopt(SO_RCVBUF)");
+                LibC.setsockoptInt(src, LibC.SOL_SOCKET, SO_RCVBUFFORCE, Math.max(rcvbuf / 2 + 1, d.savedWindowClamp),
+                        "setsockopt(SO_RCVBUFFORCE)");
                 LibC.setsockoptInt(dst, LibC.SOL_SOCKET, SO_SNDBUFFORCE,
                         (int) Math.min(Integer.MAX_VALUE, config.maxInflightBytes()), "setsockopt(SO_SNDBUFFORCE)");
                 byte[] rest = drainBeforeInsert(d);
@@ -678,7 +683,7 @@ public final class SpliceEngine implements AutoCloseable {
             long newLimit = redirected + Math.max(0, cap - held);
             if (newLimit > limit) maps.setLimit(slot, newLimit);
             if (held > cap / 2) narrowWindow(d);
-            else if (d.windowNarrowed && held < cap / 4) restoreWindow(d);
+            else if (d.windowNarrowed && held < cap / 4 && !passedWaiting) restoreWindow(d);
         }
         if (passedWaiting) {
             if (d.pendingLen > 0) {
@@ -699,6 +704,7 @@ public final class SpliceEngine implements AutoCloseable {
     private static final int SO_SNDBUFFORCE = 32;
     private static final int SO_RCVBUFFORCE = 33;
     private static final int TCP_WINDOW_CLAMP = 10;
+    private static final int SO_RCVBUF = 8;
     /**
      * The source's advertised window during the handover drain, so reading to EAGAIN ends soon
      * even with a fast sender. A clamp only bounds what is advertised next; shrinking the receive
@@ -707,7 +713,7 @@ public final class SpliceEngine implements AutoCloseable {
      */
     private static final int DRAIN_WINDOW_CLAMP = 64 * 1024;
     /** The source's window clamp while the kernel holds more than half the cap for the direction. */
-    private static final int THROTTLE_WINDOW_CLAMP = 16 * 1024;
+    private static final int THROTTLE_WINDOW_CLAMP = 64 * 1024;
 
     /**
      * Above half the cap, the source advertises a tiny window, so the sender slows down before the

@@ -49,14 +49,14 @@ class AgentConfigTest {
         assertEquals(List.of(), c.skipAddresses());
         assertEquals(65536, c.minBytes());
         assertEquals(16384, c.maxPairs());
-        assertEquals(4L << 20, c.maxInflightBytes());
+        assertEquals(16L << 20, c.maxInflightBytes());
         assertEquals(30_000, c.drainTimeoutMillis());
         assertEquals(AgentLog.Level.INFO, c.logLevel());
         assertFalse(c.failHard());
         assertEquals(AgentConfig.defaults().toString(), c.toString());
         assertEquals("enabled=true, ports=all, skipPorts=none, addresses=all, skipAddresses=none, minBytes=64k, "
-                + "maxPairs=16384, maxInflight=4m, drainTimeout=30s, logLevel=info, failHard=false", c.toString());
-        assertEquals(new io.sockmap.engine.EngineConfig(16384, 4L << 20, 30_000), c.engineConfig());
+                + "maxPairs=16384, maxInflight=16m, drainTimeout=30s, logLevel=info, failHard=false", c.toString());
+        assertEquals(new io.sockmap.engine.EngineConfig(16384, 16L << 20, 30_000), c.engineConfig());
         assertEquals(ok(args(null)).toString(), ok(args("")).toString());
         assertEquals(ok(args(" , ,")).toString(), c.toString());
     }
@@ -162,9 +162,9 @@ class AgentConfigTest {
             "minBytes#-1#expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 64k",
             "minBytes#k#expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 64k",
             "minBytes#1025g#1025g is out of range; expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 64k",
-            "maxInflight#1000#1000 is out of range; expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 4m",
-            "maxInflight#2g#2g is out of range; expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 4m",
-            "maxInflight#4mb#expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 4m",
+            "maxInflight#1000#1000 is out of range; expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 16m",
+            "maxInflight#2g#2g is out of range; expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 16m",
+            "maxInflight#4mb#expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 16m",
             "drainTimeout#30#a unit is required; expected a duration from 1ms to 24h with a unit ms, s, m or h (like 30s or 500ms); using 30s",
             "drainTimeout#0s#0s is out of range; expected a duration from 1ms to 24h with a unit ms, s, m or h (like 30s or 500ms); using 30s",
             "drainTimeout#25h#25h is out of range; expected a duration from 1ms to 24h with a unit ms, s, m or h (like 30s or 500ms); using 30s",

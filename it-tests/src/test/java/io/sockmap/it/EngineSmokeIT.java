@@ -50,10 +50,9 @@ class EngineSmokeIT {
                     throw new RuntimeException(e);
                 }
             });
-            Thread cw = sender(client.getOutputStream(), bytes, 1, client);
-            Thread.sleep(20);
             SplicedPair pair = engine.splice(accepted, upstream);
             spliced.complete(null);
+            Thread cw = sender(client.getOutputStream(), bytes, 1, client);
             String clientDiag = clientRead.get(60, TimeUnit.SECONDS);
             cw.join();
             System.out.println("client got " + clientDiag);
