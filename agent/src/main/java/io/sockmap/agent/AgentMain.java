@@ -238,10 +238,11 @@ public final class AgentMain {
 
     private static void shutdown(SpliceEngine engine, AgentLog log) {
         try {
-            EngineStats before = stats(engine);
+            // the summary first: closing waits for live directions to drain (bounded), and an
+            // application's own shutdown hooks may run meanwhile
+            EngineStats now = stats(engine);
+            log.info(summary(now != null ? now : SpliceAgent.zeroStats()));
             if (engine != null) closeQuietly(engine, log);
-            EngineStats after = stats(engine);
-            log.info(summary(after != null ? after : before != null ? before : SpliceAgent.zeroStats()));
         } catch (Throwable t) {
             log.warn("shutdown summary failed", t);
         }

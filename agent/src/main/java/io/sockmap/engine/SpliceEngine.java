@@ -221,6 +221,11 @@ public final class SpliceEngine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (watcher.isAlive()) {
+            // never free what a running watcher may still touch: leave it to the process's end
+            LOG.warn("sockmap watcher did not stop; leaving its kernel objects open");
+            return;
+        }
         LibC.closeFd(epollFd);
         LibC.closeFd(wakeFd);
         maps.close();

@@ -88,8 +88,8 @@ class BlockingProxyAgentIT {
             long relayed = 2 * BYTES;
             assertTrue(rcharDelta < relayed / 100, "the proxy read " + rcharDelta + " bytes itself for "
                     + relayed + " relayed (must be < 1%): not spliced?\n" + relay.stderrText());
-            long splicedLines = relay.stderr.stream().filter(l -> l.contains("spliced ")).count();
-            assertTrue(splicedLines >= 4, "both directions of both connections spliced:\n" + relay.stderrText());
+            long splicedLines = relay.stderr.stream().filter(l -> l.contains("DEBUG spliced ")).count();
+            assertTrue(splicedLines >= 2, "both directions of the measured connection spliced:\n" + relay.stderrText());
 
             long[] kernel = relay.stopAndReadSummary();
             assertTrue(kernel[0] >= BYTES * 99 / 100 && kernel[1] >= BYTES * 99 / 100,
@@ -112,7 +112,7 @@ class BlockingProxyAgentIT {
 
             assertEquals(t.sentUpper, t.received, "the backend echoes what it got: the client's bytes upper-cased");
             assertTrue(rcharDelta >= 2 * bytes, "the proxy read every byte itself: " + rcharDelta);
-            assertTrue(relay.stderr.stream().noneMatch(l -> l.contains("spliced ")), relay.stderrText());
+            assertTrue(relay.stderr.stream().noneMatch(l -> l.contains("DEBUG spliced ")), relay.stderrText());
             long[] kernel = relay.stopAndReadSummary();
             assertEquals(0, kernel[0] + kernel[1], "no byte went through the kernel\n" + relay.stderrText());
         }
@@ -334,7 +334,9 @@ class BlockingProxyAgentIT {
 
         /** SIGTERM, wait, return the summary's kernel bytes {c->s, s->c}. */
         long[] stopAndReadSummary() throws Exception {
-            process.destroy();
+            // SIGTERM through the handle: Process.destroy() also closes our ends of the pipes at
+            // once, and the summary the child prints on its way out would be lost
+            process.toHandle().destroy();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 fail(name + " did not stop on SIGTERM");
@@ -344,7 +346,7 @@ class BlockingProxyAgentIT {
                 Matcher m = SUMMARY.matcher(l);
                 if (m.find()) return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
             }
-            fail(name + ": no summary line\n" + stderrText());
+            fail(name + ": no summary line (exit " + process.exitValue() + ")\n" + stderrText());
             return null;
         }
 
