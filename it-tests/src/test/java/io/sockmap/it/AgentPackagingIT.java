@@ -184,8 +184,12 @@ class AgentPackagingIT {
         cmd.add("-Djava.io.tmpdir=" + tmpdir);
         cmd.add("-Dprobe.agentJar=" + agentJar);
         cmd.addAll(jvmArgs);
+        // the application's slf4j jar is copied beside the child: the build tree may not be
+        // readable by uid 65534 (a clone in a private folder)
+        Path slf4j = Files.copy(Path.of(appClassPathSlf4j.toString()), dir.resolve("slf4j-api.jar"));
+        Files.setPosixFilePermissions(slf4j, PosixFilePermissions.fromString("rw-r--r--"));
         cmd.add("-cp");
-        cmd.add(testClasses + File.pathSeparator + appClassPathSlf4j);
+        cmd.add(testClasses + File.pathSeparator + slf4j);
         cmd.add(PROBE);
         Collections.addAll(cmd, probeArgs);
         Path out = dir.resolve("stdout");
