@@ -718,7 +718,7 @@ public final class SpliceEngine implements AutoCloseable {
      */
     private static final int DRAIN_WINDOW_CLAMP = 64 * 1024;
     /** The source's window clamp while the kernel holds more than half the cap for the direction. */
-    private static final int THROTTLE_WINDOW_CLAMP = 16 * 1024;
+    private static final int THROTTLE_WINDOW_CLAMP = 64 * 1024;
 
     /**
      * Above half the cap, the source advertises a tiny window, so the sender slows down before the

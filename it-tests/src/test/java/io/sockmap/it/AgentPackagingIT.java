@@ -186,7 +186,7 @@ class AgentPackagingIT {
         cmd.addAll(jvmArgs);
         // the application's slf4j jar is copied beside the child: the build tree may not be
         // readable by uid 65534 (a clone in a private folder)
-        Path slf4j = Files.copy(Path.of(appClassPathSlf4j.toString()), dir.resolve("slf4j-api.jar"));
+        Path slf4j = Files.copy(Path.of(appClassPathSlf4j.toString()), dir.resolve(Path.of(appClassPathSlf4j.toString()).getFileName()));
         Files.setPosixFilePermissions(slf4j, PosixFilePermissions.fromString("rw-r--r--"));
         cmd.add("-cp");
         cmd.add(testClasses + File.pathSeparator + slf4j);
