@@ -36,6 +36,7 @@ final class Direction implements SplicedDirection {
     boolean throttled;
     int savedWindowClamp;     // the source's TCP_WINDOW_CLAMP before the handover drain
     boolean windowNarrowed;   // the source's window clamped while the kernel holds much for it
+    boolean hitCap;           // the direction once reached its cap: its reader is slow
     long eofDeadlineNanos;
     long lastKernelSent;
 

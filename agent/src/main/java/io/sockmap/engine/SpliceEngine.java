@@ -687,6 +687,11 @@ public final class SpliceEngine implements AutoCloseable {
             d.inflightSnapshot = held;
             long newLimit = redirected + Math.max(0, cap - held);
             if (newLimit > limit) maps.setLimit(slot, newLimit);
+            if (held > cap * 3 / 4 && d.windowNarrowed && !d.hitCap) {
+                // still growing under the throttle window: the reader is slower than that too
+                d.hitCap = true;
+                d.windowNarrowed = false;
+            }
             if (held > cap / 2) narrowWindow(d);
             else if (d.windowNarrowed && held < cap / 4 && !passedWaiting) restoreWindow(d);
         }
@@ -699,6 +704,13 @@ public final class SpliceEngine implements AutoCloseable {
                 if (!d.throttled) {
                     if (TRACE) trace(d, "throttled: passed=" + maps.passed(slot) + " forwarded=" + d.forwarded + " held=" + d.inflightSnapshot);
                     d.throttled = true;
+                    if (d.armed && d.inflightSnapshot >= cap / 2 && !d.hitCap) {
+                        d.hitCap = true;
+                        if (d.windowNarrowed) {
+                            d.windowNarrowed = false;
+                            narrowWindow(d);
+                        }
+                    }
                     pauses.incrementAndGet();
                 }
             }
@@ -719,6 +731,8 @@ public final class SpliceEngine implements AutoCloseable {
     private static final int DRAIN_WINDOW_CLAMP = 64 * 1024;
     /** The source's window clamp while the kernel holds more than half the cap for the direction. */
     private static final int THROTTLE_WINDOW_CLAMP = 64 * 1024;
+    /** The throttle window once a direction has kept growing past three quarters of its cap. */
+    private static final int SLOW_READER_WINDOW_CLAMP = 16 * 1024;
 
     /**
      * Above half the cap, the source advertises a tiny window, so the sender slows down before the
@@ -728,7 +742,10 @@ public final class SpliceEngine implements AutoCloseable {
     private void narrowWindow(Direction d) {
         if (d.windowNarrowed) return;
         try {
-            LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, THROTTLE_WINDOW_CLAMP, "setsockopt(TCP_WINDOW_CLAMP)");
+            // a direction that already ran into the cap has a reader slower than the sender even
+            // under the throttle window: a smaller one keeps it under the cap from then on
+            int clamp = d.hitCap ? SLOW_READER_WINDOW_CLAMP : THROTTLE_WINDOW_CLAMP;
+            LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, clamp, "setsockopt(TCP_WINDOW_CLAMP)");
             d.windowNarrowed = true;
             if (TRACE) trace(d, "narrow window: held=" + d.inflightSnapshot);
         } catch (KernelException e) {
