@@ -1,5 +1,6 @@
 package io.sockmap.instrument;
 
+import io.sockmap.engine.SocketFds;
 import io.sockmap.agent.AgentConfig;
 import io.sockmap.agent.AgentLog;
 import io.sockmap.engine.SpliceEngine;

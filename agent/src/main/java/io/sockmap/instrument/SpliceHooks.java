@@ -1,5 +1,6 @@
 package io.sockmap.instrument;
 
+import io.sockmap.engine.SocketFds;
 import io.sockmap.bootstrap.SocketHooks;
 import io.sockmap.detect.RelayDetector;
 import io.sockmap.detect.SocketTrack;
@@ -167,8 +168,8 @@ final class SpliceHooks implements SocketHooks {
             source.refused("a socket was closed during the handover");
             return null;
         }
-        int sourceFd = SocketFds.fdOf(socket);
-        int targetFd = SocketFds.fdOf(targetSocket);
+        int sourceFd = SocketFds.of(socket);
+        int targetFd = SocketFds.of(targetSocket);
         if (sourceFd < 0 || targetFd < 0) {
             source.refused("no file descriptor");
             splicer.recordFallback(FallbackReason.NO_FD);

@@ -1,5 +1,6 @@
 package io.sockmap.instrument;
 
+import io.sockmap.engine.SocketFds;
 import io.sockmap.detect.SocketTrack;
 import io.sockmap.detect.SourceState;
 import io.sockmap.engine.FallbackReason;
@@ -126,7 +127,7 @@ class SocketInstrumentationTest {
             assertEquals(List.of(), rig.relayErrors);
             assertEquals(2, splicer.calls.size(), "one attempt per direction: " + splicer.calls);
             Socket[] pair = rig.relayPair.get();
-            int a = SocketFds.fdOf(pair[0]);
+            int a = SocketFds.of(pair[0]);
             UserspaceSplicer.Call up = splicer.calls.stream().filter(c -> c.sourceFd() == a).findFirst().orElseThrow();
             assertTrue(up.aToB(), "client -> server is a-to-b (the accepted socket is A)");
             UserspaceSplicer.Call down = splicer.calls.stream().filter(c -> c.sourceFd() != a).findFirst().orElseThrow();

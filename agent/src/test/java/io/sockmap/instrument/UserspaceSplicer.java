@@ -1,5 +1,6 @@
 package io.sockmap.instrument;
 
+import io.sockmap.engine.SocketFds;
 import io.sockmap.engine.DirectionListener;
 import io.sockmap.engine.FallbackReason;
 import io.sockmap.engine.SpliceRefusedException;
@@ -36,7 +37,7 @@ final class UserspaceSplicer implements Splicer {
     volatile boolean forward = true;
 
     void register(Socket s) {
-        sockets.put(SocketFds.fdOf(s), s);
+        sockets.put(SocketFds.of(s), s);
     }
 
     @Override
