@@ -274,12 +274,15 @@ public final class SpliceEngine implements AutoCloseable {
                 sourceCookies.add(srcCookie);
             }
             boolean ok = false;
+            int originalClamp = 0;
             try {
-                int clamp = LibC.getsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, "getsockopt(TCP_WINDOW_CLAMP)");
+                originalClamp = LibC.getsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, "getsockopt(TCP_WINDOW_CLAMP)");
                 LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, DRAIN_WINDOW_CLAMP, "setsockopt(TCP_WINDOW_CLAMP)");
-                // while spliced the window stays under an eighth of the cap: narrowing starts at half
-                // the cap, so what the sender may still send then cannot carry the direction past it
-                d.savedWindowClamp = (int) Math.max(THROTTLE_WINDOW_CLAMP, Math.min(clamp, config.maxInflightBytes() / 8));
+                // while spliced the window is an eighth of the cap: narrowing starts at half the cap,
+                // so what the sender may still send then cannot carry the direction past it. Not the
+                // socket's own clamp: splicing starts early, before receive autotuning has grown it
+                // (typically 64 KiB then, which would hold a fast sender to one segment per round trip)
+                d.savedWindowClamp = (int) Math.max(THROTTLE_WINDOW_CLAMP, config.maxInflightBytes() / 8);
                 // lock the receive buffer (never below its current size, which would drop in-window
                 // data): receive autotuning would otherwise raise the window clamp behind our back
                 int rcvbuf = LibC.getsockoptInt(src, LibC.SOL_SOCKET, SO_RCVBUF, "getsockopt(SO_RCVBUF)");
@@ -332,9 +335,9 @@ public final class SpliceEngine implements AutoCloseable {
                     d.pendingLen = 0;
                 }
                 if (!ok) {
-                    if (d.savedWindowClamp > 0) {
+                    if (originalClamp > 0) {
                         try {
-                            LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, d.savedWindowClamp, "setsockopt(TCP_WINDOW_CLAMP)");
+                            LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, originalClamp, "setsockopt(TCP_WINDOW_CLAMP)");
                         } catch (KernelException ignored) {
                             // the socket is going back to userspace as it is
                         }
@@ -721,6 +724,7 @@ public final class SpliceEngine implements AutoCloseable {
     private static final int SO_SNDBUFFORCE = 32;
     private static final int SO_RCVBUFFORCE = 33;
     private static final int TCP_WINDOW_CLAMP = 10;
+    private static final int TCP_QUICKACK = 12;
     private static final int SO_RCVBUF = 8;
     /**
      * The source's advertised window during the handover drain, so reading to EAGAIN ends soon
@@ -754,12 +758,26 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     private void restoreWindow(Direction d) {
+        // a direction whose reader was once slower than its sender gets a smaller window from then
+        // on: what the sender can still send when the cap is reached between two ticks is passed
+        // and costs userspace work, so the overshoot is kept to a 32nd of the cap
+        int clamp = d.hitCap
+                ? (int) Math.max(THROTTLE_WINDOW_CLAMP, Math.min(d.savedWindowClamp, config.maxInflightBytes() / 32))
+                : d.savedWindowClamp;
         try {
-            LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, d.savedWindowClamp, "setsockopt(TCP_WINDOW_CLAMP)");
+            LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, clamp, "setsockopt(TCP_WINDOW_CLAMP)");
         } catch (KernelException e) {
             LOG.debug("cannot restore the window of {}: {}", d, e.getMessage());
         }
         d.windowNarrowed = false;
+        try {
+            // the clamp alone sends nothing: a sender held by the narrow window waits for the next
+            // (delayed) ACK to learn of the wider one, and the reader may run dry meanwhile; an ACK
+            // that is due anyway is sent now, carrying the new window
+            LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_QUICKACK, 1, "setsockopt(TCP_QUICKACK)");
+        } catch (KernelException e) {
+            LOG.debug("cannot send a window update on {}: {}", d, e.getMessage());
+        }
         if (TRACE) trace(d, "restore window: held=" + d.inflightSnapshot);
     }
 

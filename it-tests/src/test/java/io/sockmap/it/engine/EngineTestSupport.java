@@ -279,6 +279,8 @@ final class EngineTestSupport {
         final List<String> log = Collections.synchronizedList(new ArrayList<>());
         final List<Progress> progress = Collections.synchronizedList(new ArrayList<>());
         final Map<Integer, Result> results = new ConcurrentHashMap<>();
+        /** Backend connections that ended before their 8-byte id header arrived (fields only, no id). */
+        final List<Result> orphans = Collections.synchronizedList(new ArrayList<>());
         final Map<String, Long> rstNanos = new ConcurrentHashMap<>();
         private final CountDownLatch finished = new CountDownLatch(1);
         private volatile String finalLine;
@@ -304,6 +306,8 @@ final class EngineTestSupport {
                         if (l.startsWith("RESULT ")) {
                             Result res = new Result(l);
                             results.put((int) res.num("id"), res);
+                        } else if (l.startsWith("ORPHAN ")) {
+                            orphans.add(new Result("RESULT " + l.substring("ORPHAN ".length())));
                         } else if (l.startsWith("RST ")) {
                             rstNanos.put(l.substring(4), System.nanoTime());
                             lines.add(l);

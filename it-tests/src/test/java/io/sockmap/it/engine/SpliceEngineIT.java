@@ -508,8 +508,13 @@ class SpliceEngineIT {
                 log("peer result: " + r);
                 c.check(!r.str(other + ".rerr").equals("running") && !r.str(other + ".werr").equals("running"),
                         "the other end (" + other + ") ended: rerr=" + r.str(other + ".rerr") + " werr=" + r.str(other + ".werr"));
-                c.check(r.str(other + ".rerr").matches("eof|.*[Rr]eset.*|.*[Bb]roken_pipe.*") ,
-                        "the other end's reader saw EOF or a reset: " + r.str(other + ".rerr"));
+                String rerr = r.str(other + ".rerr");
+                if (rerr.equals("missing") && other.equals("b") && !peer.orphans.isEmpty()) {
+                    // the reset reached the backend before it had read the 8-byte header naming the
+                    // connection (a reset discards unread bytes): the backend is reported as an orphan
+                    rerr = peer.orphans.get(0).str("b.rerr");
+                }
+                c.check(rerr.matches("eof|.*[Rr]eset.*|.*[Bb]roken_pipe.*"), "the other end's reader saw EOF or a reset: " + rerr);
             }
             EngineStats s = engine.stats();
             log("stats: " + s + "; a->b kernel " + pair.aToB().kernelBytes() + " B, b->a kernel " + pair.bToA().kernelBytes() + " B");
@@ -588,7 +593,10 @@ class SpliceEngineIT {
             c.check(maxInflight.get() <= cap + MIB, "max inflightBytes() " + maxInflight.get() + " <= cap + 1 MiB = " + (cap + MIB));
             c.check(maxAhead <= allowed, "client throttled: sent - backend received <= " + allowed + " (max " + maxAhead + ")");
             c.check(m.seconds() > (size - allowed) / (double) rate * 0.8, "the transfer took as long as the slow reader needs");
-            c.kernelShare("client->backend", pair.aToB(), size + HEADER);
+            // a slow reader is throttled by passing: each time the direction reaches its cap before
+            // the watcher narrows the window (a late tick on a loaded machine), up to one window of
+            // bytes is passed and forwarded by userspace; 99% is typical, 95% is the honest floor
+            c.kernelShare("client->backend", pair.aToB(), size + HEADER, 0.95);
             log("stats: " + engine.stats());
         }
         c.done();
