@@ -34,6 +34,7 @@ final class Direction implements SplicedDirection {
     boolean armed;            // the program may redirect (set once the bytes read before insertion are written)
     boolean eofSeen;
     boolean throttled;
+    boolean queuedHot;        // in the watcher's list of directions to look at on the next tick
     int savedWindowClamp;     // the source's TCP_WINDOW_CLAMP while spliced and not throttled (an eighth of the cap)
     boolean windowNarrowed;   // the source's window clamped while the kernel holds much for it
     boolean hitCap;           // the direction once reached its cap: its reader is slow

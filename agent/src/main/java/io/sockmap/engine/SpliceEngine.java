@@ -75,7 +75,9 @@ public final class SpliceEngine implements AutoCloseable {
     private final Memory readBuffer = new Memory(READ_CHUNK);
     private final byte[] copyBuffer = new byte[READ_CHUNK];
     private final TcpCounters counters = new TcpCounters();
-    private boolean hot; // a direction needs a quick next look
+    private final List<Direction> hotDirs = new ArrayList<>(); // need a look on the next tick
+    private final List<Direction> hotScratch = new ArrayList<>();
+    private long nextFullTickNanos = System.nanoTime();
 
     // stats
     final Set<Direction> live = ConcurrentHashMap.newKeySet();
@@ -558,8 +560,9 @@ public final class SpliceEngine implements AutoCloseable {
                 Runnable t;
                 while ((t = tasks.poll()) != null) t.run();
                 if (closed && active.isEmpty()) break;
-                long timeout = active.isEmpty() ? -1 : hot ? HOT_TICK_MICROS : TICK_MICROS;
-                hot = false;
+                long timeout = active.isEmpty() ? -1
+                        : !hotDirs.isEmpty() ? HOT_TICK_MICROS
+                        : Math.max(0, Math.min(TICK_MICROS, (nextFullTickNanos - System.nanoTime()) / 1000));
                 int n = LibC.epollWaitMicros(epollFd, events, 256, timeout, timespec);
                 for (int i = 0; i < n; i++) {
                     int ev = events.getInt((long) i * LibC.EPOLL_EVENT_SIZE);
@@ -644,6 +647,7 @@ public final class SpliceEngine implements AutoCloseable {
                 d.state = Direction.State.EOF;
                 d.eofDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainTimeoutMillis());
             }
+            markHot(d);
         }
         if ((ev & LibC.EPOLLOUT) != 0 && w.asTarget != null && w.asTarget.live()) {
             try {
@@ -654,17 +658,44 @@ public final class SpliceEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Services the directions that need a quick look (credit running low, passed bytes, EOF, a
+     * narrowed window) on every tick, and all live directions once per {@link #TICK_MICROS}: with
+     * thousands of idle pairs, the fast ticks cost only what the busy ones need.
+     */
     private void tick() {
-        for (int i = active.size() - 1; i >= 0; i--) {
-            if (i >= active.size()) continue;
-            Direction d = active.get(i);
-            if (!d.live()) continue;
-            try {
-                service(d);
-            } catch (KernelException e) {
-                abortOnWatcher(d, e);
+        long now = System.nanoTime();
+        if (now - nextFullTickNanos >= 0) {
+            nextFullTickNanos = now + TICK_MICROS * 1000;
+            for (Direction d : hotDirs) d.queuedHot = false;
+            hotDirs.clear();
+            for (int i = active.size() - 1; i >= 0; i--) {
+                if (i >= active.size()) continue;
+                serviceSafely(active.get(i));
             }
+        } else {
+            hotScratch.clear();
+            hotScratch.addAll(hotDirs);
+            for (Direction d : hotDirs) d.queuedHot = false;
+            hotDirs.clear();
+            for (Direction d : hotScratch) serviceSafely(d);
         }
+    }
+
+    private void serviceSafely(Direction d) {
+        if (!d.live()) return;
+        try {
+            service(d);
+        } catch (KernelException e) {
+            abortOnWatcher(d, e);
+        }
+    }
+
+    /** Asks for {@code d} to be serviced on the next tick, not only on the next full one. */
+    private void markHot(Direction d) {
+        if (d.queuedHot) return;
+        d.queuedHot = true;
+        hotDirs.add(d);
     }
 
     /**
@@ -684,7 +715,7 @@ public final class SpliceEngine implements AutoCloseable {
         boolean passedWaiting = maps.passed(slot) > d.forwarded || d.pendingLen > 0;
         long limit = maps.limit(slot);
         if (limit - redirected < cap * 3 / 4 || passedWaiting || d.eofSeen || d.windowNarrowed) {
-            hot = true;
+            markHot(d);
             long backlog = redirected - kernelSent(d);
             long held = backlog + counters.lastOutq;
             d.inflightSnapshot = held;

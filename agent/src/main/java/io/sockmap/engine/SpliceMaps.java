@@ -1,6 +1,10 @@
 package io.sockmap.engine;
 
 import com.sun.jna.Pointer;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import io.sockmap.kernel.KernelException;
 import io.sockmap.loader.BpfCollection;
 import io.sockmap.loader.BpfMap;
@@ -36,6 +40,12 @@ final class SpliceMaps implements AutoCloseable {
     private final BpfMap slots;
     private final MappedRegion dirs;
     private final Pointer base;
+    /**
+     * The same mapping as a direct buffer: the watcher reads every live direction's counters on
+     * each tick, and a JNA read is a native call; an opaque read through a VarHandle is a load.
+     */
+    private final ByteBuffer view;
+    private static final VarHandle LONGS = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
     final int capacity;
 
     private SpliceMaps(BpfCollection collection, int capacity) throws KernelException {
@@ -46,6 +56,7 @@ final class SpliceMaps implements AutoCloseable {
         this.slots = collection.map("sm_slots");
         this.dirs = collection.map("sm_dirs").mmap();
         this.base = dirs.pointer();
+        this.view = base.getByteBuffer(0, dirs.length()).order(ByteOrder.nativeOrder());
     }
 
     /** Loads the embedded program with room for {@code sockets} sockets and attaches it. */
@@ -99,19 +110,19 @@ final class SpliceMaps implements AutoCloseable {
     }
 
     long limit(int slot) {
-        return base.getLong((long) slot * DIR_SIZE + OFF_LIMIT);
+        return (long) LONGS.getOpaque(view, slot * DIR_SIZE + OFF_LIMIT);
     }
 
     long redirected(int slot) {
-        return base.getLong((long) slot * DIR_SIZE + OFF_REDIRECTED);
+        return (long) LONGS.getOpaque(view, slot * DIR_SIZE + OFF_REDIRECTED);
     }
 
     long passed(int slot) {
-        return base.getLong((long) slot * DIR_SIZE + OFF_PASSED);
+        return (long) LONGS.getOpaque(view, slot * DIR_SIZE + OFF_PASSED);
     }
 
     long redirectErrors(int slot) {
-        return base.getLong((long) slot * DIR_SIZE + OFF_REDIRECT_ERRORS);
+        return (long) LONGS.getOpaque(view, slot * DIR_SIZE + OFF_REDIRECT_ERRORS);
     }
 
     @Override
