@@ -1,7 +1,10 @@
 package io.sockmap.engine;
 
 import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,7 +37,9 @@ final class Direction implements SplicedDirection {
     boolean armed;            // the program may redirect (set once the bytes read before insertion are written)
     boolean eofSeen;
     boolean throttled;
-    boolean queuedHot;        // in the watcher's list of directions to look at on the next tick
+    boolean queuedHot;
+    CompletableFuture<Boolean> drainWaiter; // watcher only: completes when drained (whenDrained)
+    boolean drainWaiterForwards;        // in the watcher's list of directions to look at on the next tick
     int savedWindowClamp;     // the source's TCP_WINDOW_CLAMP while spliced and not throttled (an eighth of the cap)
     boolean windowNarrowed;   // the source's window clamped while the kernel holds much for it
     boolean hitCap;           // the direction once reached its cap: its reader is slow
@@ -87,13 +92,11 @@ final class Direction implements SplicedDirection {
 
     @Override
     public boolean awaitDrained(long timeoutMillis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        while (true) {
-            if (isDone()) return state != State.ABORTED || drained;
-            if (engine.checkDrained(this)) return true;
-            long left = deadline - System.nanoTime();
-            if (left <= 0) return false;
-            Thread.sleep(Math.min(2, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left))));
+        if (isDone()) return state != State.ABORTED || drained;
+        try {
+            return engine.whenDrained(this, false).get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException | IOException e) {
+            return false;
         }
     }
 

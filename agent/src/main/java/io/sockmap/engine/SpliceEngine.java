@@ -387,29 +387,20 @@ public final class SpliceEngine implements AutoCloseable {
      * every byte passed so far is forwarded, then detach. Bounded by the drain timeout; aborts after.
      */
     void unsplice(Direction d) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainTimeoutMillis());
         try {
             onWatcher(() -> {
-                if (d.slot >= 0) maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
+                if (d.slot >= 0 && d.live()) maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
                 return null;
             });
-            while (true) {
-                boolean done = onWatcher(() -> {
-                    if (!d.live()) return true;
-                    counters.state(d.source); // barrier
-                    if (d.pendingLen > 0) flushPending(d);
-                    if (maps.passed(d.slot) > d.forwarded && d.pendingLen == 0) forwardPassed(d);
-                    return d.pendingLen == 0 && d.forwarded >= maps.passed(d.slot) && kernelSent(d) == maps.redirected(d.slot);
-                });
-                if (done) break;
-                if (System.nanoTime() > deadline) {
-                    abort(d, new IOException("sockmap: drain timeout while returning to userspace"));
-                    return;
-                }
-                Thread.sleep(1);
+            if (!whenDrained(d, true).get(config.drainTimeoutMillis(), TimeUnit.MILLISECONDS) && d.live()) {
+                abort(d, new IOException("sockmap: could not drain while returning to userspace"));
+                return;
             }
-        } catch (IOException e) {
-            abort(d, e);
+        } catch (TimeoutException e) {
+            abort(d, new IOException("sockmap: drain timeout while returning to userspace"));
+            return;
+        } catch (IOException | ExecutionException e) {
+            abort(d, e instanceof IOException ? (IOException) e : new IOException(e.getCause()));
             return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -417,6 +408,50 @@ public final class SpliceEngine implements AutoCloseable {
             return;
         }
         detach(d);
+    }
+
+    /**
+     * Completes once the kernel holds nothing more for {@code d} (its backlog is in the target's
+     * send queue and no handover bytes are pending) with {@code true}, or once the direction ends
+     * (with {@code false} if it was aborted without draining). With {@code forward}, bytes the
+     * program passed are forwarded too (the direction is being handed back to userspace). The
+     * watcher checks on its ticks, so a waiting thread sleeps instead of polling.
+     */
+    CompletableFuture<Boolean> whenDrained(Direction d, boolean forward) throws IOException {
+        boolean fromListener = Thread.currentThread() == watcher;
+        return onWatcher(() -> {
+            if (!d.live()) return CompletableFuture.completedFuture(d.state != Direction.State.ABORTED || d.drained);
+            if (fromListener) {
+                // called from a listener on the watcher: nothing could complete a future while it
+                // blocks there; answer now
+                return CompletableFuture.completedFuture(d.pendingLen == 0 && kernelSent(d) == maps.redirected(d.slot));
+            }
+            if (d.drainWaiter == null) d.drainWaiter = new CompletableFuture<>();
+            d.drainWaiterForwards |= forward;
+            markHot(d);
+            return d.drainWaiter;
+        });
+    }
+
+    /** On the watcher, from {@link #service}: completes a waiting {@link #whenDrained} when drained. */
+    private void checkDrainWaiter(Direction d) throws KernelException {
+        boolean drained;
+        if (d.drainWaiterForwards) {
+            counters.state(d.source); // barrier: no verdict run in progress on the source
+            if (d.pendingLen > 0) flushPending(d);
+            if (maps.passed(d.slot) > d.forwarded && d.pendingLen == 0) forwardPassed(d);
+            drained = d.pendingLen == 0 && d.forwarded >= maps.passed(d.slot) && kernelSent(d) == maps.redirected(d.slot);
+        } else {
+            drained = d.pendingLen == 0 && kernelSent(d) == maps.redirected(d.slot);
+        }
+        if (drained) {
+            CompletableFuture<Boolean> w = d.drainWaiter;
+            d.drainWaiter = null;
+            d.drainWaiterForwards = false;
+            w.complete(true);
+        } else {
+            markHot(d);
+        }
     }
 
     /**
@@ -428,8 +463,8 @@ public final class SpliceEngine implements AutoCloseable {
     private byte[] drainBeforeInsert(Direction d) throws KernelException, SpliceRefusedException {
         java.io.ByteArrayOutputStream rest = new java.io.ByteArrayOutputStream();
         long total = 0;
-        try (Memory buf = new Memory(64 * 1024)) {
-            byte[] chunk = new byte[64 * 1024];
+        try (Memory buf = new Memory(DRAIN_CHUNK)) {
+            byte[] chunk = new byte[DRAIN_CHUNK];
             while (true) {
                 long n = LibC.recvNonBlocking(d.source, buf, buf.size());
                 if (n < 0) break;
@@ -461,6 +496,7 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     private static final int HANDOVER_BUFFER = 4 << 20;
+    private static final int DRAIN_CHUNK = 64 * 1024;
 
     /** Blocking write of everything, the way a userspace relay would wait for a slow peer. */
     private static void writeFully(int fd, byte[] bytes) throws KernelException {
@@ -750,6 +786,7 @@ public final class SpliceEngine implements AutoCloseable {
             }
         }
         if (d.eofSeen) finishEofIfDrained(d);
+        if (d.drainWaiter != null && d.live()) checkDrainWaiter(d);
     }
 
     private static final int SO_SNDBUFFORCE = 32;
@@ -962,6 +999,11 @@ public final class SpliceEngine implements AutoCloseable {
     private void end(Direction d) {
         unregister(d);
         d.ended.countDown();
+        CompletableFuture<Boolean> w = d.drainWaiter;
+        if (w != null) {
+            d.drainWaiter = null;
+            w.complete(d.state != Direction.State.ABORTED || d.drained);
+        }
     }
 
     void abort(Direction d, IOException cause) {
@@ -976,17 +1018,6 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     /** Whether every byte the kernel took from the source is in the target's send queue (asked from any thread). */
-    boolean checkDrained(Direction d) {
-        try {
-            return onWatcher(() -> {
-                if (!d.live()) return d.state == Direction.State.DONE;
-                return d.pendingLen == 0 && kernelSent(d) == maps.redirected(d.slot);
-            });
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     /** Stops using the direction's fds and frees its slot; the sockets stay in the maps until closed. */
     void detach(Direction d) {
         try {

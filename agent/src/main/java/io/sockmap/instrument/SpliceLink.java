@@ -133,8 +133,11 @@ final class SpliceLink implements DirectionListener {
     private SplicedDirection awaitAttached(long maxMillis) {
         SplicedDirection d = direction;
         long deadline = System.nanoTime() + maxMillis * 1_000_000L;
+        long pause = 100_000L;
         while (d == null && !released.get() && System.nanoTime() - deadline < 0) {
-            LockSupport.parkNanos(this, 1_000_000L);
+            // usually microseconds; backs off so that many closes racing slow handovers do not spin
+            LockSupport.parkNanos(this, pause);
+            pause = Math.min(pause * 2, 20_000_000L);
             d = direction;
         }
         return d;
