@@ -5,17 +5,19 @@ package io.sockmap.detect;
  * to socket B" reports into relay directions, with the pure-relay rule:
  *
  * <ul>
- *   <li>After a read of {@code n > 0} bytes from A, the same thread must write exactly those bytes
- *       (same array, same region, in order, in one write or consecutive chunks, equal CRC32C) to
- *       one socket B before reading A again. Then {@code n} bytes count as relayed A -> B.
+ *   <li>The bytes a thread reads from A are queued (copied) until it writes them: its writes to
+ *       one socket B must be exactly those bytes, in order, in any chunking and from any array
+ *       (a relay may read into one buffer and write from another, read several times before one
+ *       write, or write one read in pieces). Bytes written count as relayed A -> B.
  *   <li>Once relaying started (a first byte went A -> B), anything else makes A impure forever:
- *       a write whose bytes differ from what was just read, a write to a socket other than B
- *       (including A itself), a write with no read bytes pending, or reading A again before
- *       writing all of the previous read (a relay that drops bytes).
- *   <li>Before relaying started, a preamble is tolerated: a read that is parsed instead of
- *       written (a CONNECT or SOCKS handshake), writes with no read pending (a greeting, a PROXY
- *       header) and writes back to A. A write that is not the pending read, while one is
- *       pending, is impure even then: that is a transforming proxy.
+ *       a write whose bytes differ from the next unwritten bytes read, a write to a socket other
+ *       than B (including A itself) or a write with no read bytes pending. A relay holding more
+ *       than 4 MiB read but not written is not spliced either.
+ *   <li>Before relaying started, a preamble is tolerated: reads that are parsed instead of
+ *       written (a CONNECT or SOCKS handshake; the first relayed write may begin at the start of
+ *       any read), writes with no read pending (a greeting, a PROXY header) and writes back to A.
+ *       A write to another socket that begins no pending read, while one is pending, is impure
+ *       even then: that is a transforming proxy.
  *   <li>A source that delivered {@code max(minBytes, 64 KiB)} bytes before its first relayed byte
  *       is not a relay (a server or a client reading its peer) and is no longer watched.
  *   <li>The relay thread must be dedicated: A is read by one thread only, that thread reads no
@@ -25,8 +27,9 @@ package io.sockmap.detect;
  *
  * A direction is eligible once it relayed at least {@code minBytes} purely and the filter
  * accepts the pair; the caller hands it over at the relay thread's next read of A, when that
- * thread has written everything it read. Once a socket is decided, reports about it cost a field
- * read: no locking, no checksum.
+ * thread has written everything it read (so no byte read from A is left in the application,
+ * for example in a {@code BufferedOutputStream}). Once a socket is decided, reports about it
+ * cost a field read: no locking, no copy.
  *
  * <p>Thread-safety: each {@link ThreadTrack} is used by its own thread only; source-role state is
  * guarded by the source's {@link SocketTrack} monitor.
@@ -80,14 +83,6 @@ public final class RelayDetector {
                 return;
             }
             if (n == 0) return;
-            if (t.hasUnwrittenBytes()) {
-                if (a.target != null) {
-                    t.clearPending();
-                    a.setState(SourceState.IMPURE, "read again before writing all it read (drops bytes)");
-                    return;
-                }
-                // preamble parsed, not relayed: forget it
-            }
             if (a.target == null) {
                 a.readBeforeRelaying += n;
                 if (a.readBeforeRelaying > preambleLimit) {
@@ -95,8 +90,18 @@ public final class RelayDetector {
                     a.setState(SourceState.NOT_A_RELAY, a.readBeforeRelaying + " bytes read, none relayed");
                     return;
                 }
+                // a preamble too long to keep: forget it (the relayed bytes start later)
+                if (!t.append(b, off, n, true)) {
+                    t.clearPending();
+                    if (!t.append(b, off, n, true)) {
+                        a.setState(SourceState.NOT_A_RELAY, "a read of " + n + " bytes before any was relayed");
+                    }
+                }
+            } else if (!t.append(b, off, n, false)) {
+                t.clearPending();
+                a.setState(SourceState.NOT_A_RELAY, "its relay thread holds more than " + ThreadTrack.MAX_PENDING
+                        + " bytes read but not written");
             }
-            t.recordRead(b, off, n);
         }
     }
 
@@ -131,13 +136,11 @@ public final class RelayDetector {
         if (target == a) return started ? "its relay thread also writes to it" : null;
         if (started && target != a.target) return "its relay thread writes to a second socket";
         if (!t.hasUnwrittenBytes()) return started ? "its relay thread writes bytes it did not read" : null;
-        if (!t.continues(b, off, len)) return "its relay thread writes other bytes than it read";
+        boolean same = started ? t.headEquals(b, off, len) : t.alignTo(b, off, len);
+        if (!same) return "its relay thread writes other bytes than it read";
         a.target = target;
-        if (t.addWritten(b, off, len)) {
-            if (!t.writtenMatchesRead()) return "its relay thread changes the bytes it read before writing them";
-            a.relayed += t.pendingLength();
-            t.clearPending();
-        }
+        t.consume(len);
+        a.relayed += len;
         return null;
     }
 
