@@ -19,25 +19,32 @@ import java.util.concurrent.atomic.AtomicLong;
 final class PatternStreams {
     private PatternStreams() {}
 
-    /** Fills {@code b[off..off+len)} with bytes {@code pos..pos+len} of stream {@code seed}. */
-    static void fill(long seed, long pos, byte[] b, int off, int len) {
-        long word = 0;
-        long wordIndex = -1;
-        for (int i = 0; i < len; i++) {
-            long p = pos + i;
-            long w = p >>> 3;
-            if (w != wordIndex) {
-                wordIndex = w;
-                word = mix(seed * 0x9E3779B97F4A7C15L + w);
-            }
-            b[off + i] = (byte) (word >>> ((p & 7) << 3));
-        }
-    }
+    private static final int TABLE = 1 << 20;
+    private static final java.util.Map<Long, byte[]> TABLES = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private static long mix(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+    /**
+     * Fills {@code b[off..off+len)} with bytes {@code pos..pos+len} of stream {@code seed}: a 1 MiB
+     * random table per seed, each MiB of the stream XORed with its index (unique positions up to
+     * 256 MiB), so filling and checking cost about a memory copy.
+     */
+    static void fill(long seed, long pos, byte[] b, int off, int len) {
+        byte[] table = TABLES.computeIfAbsent(seed, s -> {
+            byte[] t = new byte[TABLE];
+            new java.util.SplittableRandom(s * 0x9E3779B97F4A7C15L + 1).nextBytes(t);
+            return t;
+        });
+        while (len > 0) {
+            int at = (int) (pos & (TABLE - 1));
+            int n = Math.min(len, TABLE - at);
+            System.arraycopy(table, at, b, off, n);
+            byte k = (byte) (pos >>> 20);
+            if (k != 0) {
+                for (int i = off; i < off + n; i++) b[i] ^= k;
+            }
+            pos += n;
+            off += n;
+            len -= n;
+        }
     }
 
     static MessageDigest sha() {
