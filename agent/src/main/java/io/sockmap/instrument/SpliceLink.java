@@ -39,6 +39,12 @@ final class SpliceLink implements DirectionListener {
     private volatile long releaseDrainMillis;
     private volatile int releaseOutcome;
     private final SocketRegistry registry;
+    /** The socket pair this direction belongs to and which way it counts; set by {@link AgentPairs}. */
+    AgentPairs.Entry pair;
+    boolean aToB;
+    // guarded by the AgentPairs instance
+    boolean counted;
+    boolean endCounted;
 
     SpliceLink(TrackedSocket source, Socket sourceSocket, TrackedSocket target, Socket targetSocket, SocketRegistry registry) {
         this.source = source;
@@ -141,9 +147,12 @@ final class SpliceLink implements DirectionListener {
     }
 
     private void finish(int to) {
+        boolean ended;
         synchronized (this) {
-            if (outcome == LIVE) outcome = to;
+            ended = outcome == LIVE;
+            if (ended) outcome = to;
         }
+        if (ended) registry.pairs().ended(this);
         Thread w = waiter;
         if (w != null) LockSupport.unpark(w);
     }

@@ -88,6 +88,7 @@ class OtherRelayStylesIT {
             log(style + " on JDK " + feature(jdk) + ": 2 x " + BYTES + " bytes in " + millis + " ms, kernel c->s " + kernel[0]
                     + " s->c " + kernel[1] + ", proxy rchar +" + rcharDelta);
             assertEquals(2, spliced, "both directions spliced\n" + relay.stderrText());
+            assertEquals(1, SplicedEdgeCasesIT.pairsSpliced(relay), "one socket pair\n" + relay.stderrText());
             assertTrue(kernel[0] >= BYTES * 99 / 100 && kernel[1] >= BYTES * 99 / 100,
                     "kernel bytes c->s " + kernel[0] + ", s->c " + kernel[1] + " of " + BYTES + " each\n" + relay.stderrText());
             assertTrue(rcharDelta < 2 * BYTES / 100, "the proxy read " + rcharDelta + " bytes itself\n" + relay.stderrText());

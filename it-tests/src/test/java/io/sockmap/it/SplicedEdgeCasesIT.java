@@ -61,6 +61,7 @@ class SplicedEdgeCasesIT {
             halfCloseClientFirst(relay, backend, true); // the proxy still works
             long[] kernel = relay.stopAndReadSummary();
             assertTrue(kernel[0] > 0 && kernel[1] > 0, relay.stderrText());
+            assertEquals(5, pairsSpliced(relay), "five connections, each spliced both ways\n" + relay.stderrText());
         }
     }
 
@@ -222,6 +223,15 @@ class SplicedEdgeCasesIT {
                     + " 'spliced' lines\n" + relay.stderrText());
             Thread.sleep(5);
         }
+    }
+
+    /** "pairs spliced N" from the summary line (after {@code stopAndReadSummary}). */
+    static long pairsSpliced(Child relay) {
+        for (String l : relay.stderr) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("summary: pairs spliced (\\d+),").matcher(l);
+            if (m.find()) return Long.parseLong(m.group(1));
+        }
+        throw new AssertionError("no summary line\n" + relay.stderrText());
     }
 
     static List<String> sockmapLines(Child relay) {
