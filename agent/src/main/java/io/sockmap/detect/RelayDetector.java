@@ -20,9 +20,11 @@ package io.sockmap.detect;
  *       even then: that is a transforming proxy.
  *   <li>A source that delivered {@code max(minBytes, 64 KiB)} bytes before its first relayed byte
  *       is not a relay (a server or a client reading its peer) and is no longer watched.
- *   <li>The relay thread must be dedicated: A is read by one thread only, that thread reads no
- *       other socket while A is open (a thread that alternates A and B cannot park in A), and B
- *       is written by that thread only.
+ *   <li>The relay thread must be dedicated: once relaying started, A is read by one thread only,
+ *       that thread reads no other socket while A is open (a thread that alternates A and B
+ *       cannot park in A), and B is written by that thread only. Before relaying started another
+ *       thread may have read A and written to B or A (a connection thread that answers a
+ *       handshake and then starts the relay threads).
  * </ul>
  *
  * A direction is eligible once it relayed at least {@code minBytes} purely and the filter
@@ -69,8 +71,8 @@ public final class RelayDetector {
                 t.clearPending();
                 return;
             }
-            if (a.reader == null) {
-                a.reader = t;
+            if (a.reader == null || a.target == null) {
+                a.reader = t; // before relaying, another thread may take over (it parsed a handshake)
             } else if (a.reader != t) {
                 t.clearPending();
                 a.setState(SourceState.NOT_DEDICATED, "read by more than one thread");
@@ -118,15 +120,24 @@ public final class RelayDetector {
         if (a == null || !a.isUndecided()) return;
         String impurity;
         SocketTrack peer;
+        boolean startedNow;
         synchronized (a) {
             if (!a.isUndecided()) return;
+            boolean startedBefore = a.target != null;
             impurity = check(t, a, target, b, off, len);
-            if (impurity == null) return;
-            t.clearPending();
-            a.setState(SourceState.IMPURE, impurity);
+            startedNow = impurity == null && !startedBefore && a.target != null;
+            if (impurity == null && !startedNow) return;
+            if (impurity != null) {
+                t.clearPending();
+                a.setState(SourceState.IMPURE, impurity);
+            }
             peer = a.target != null ? a.target : target;
         }
         // outside a's monitor: the reverse direction's thread may hold peer's and want a's
+        if (startedNow) {
+            target.relayWriterIs(t); // threads that wrote a preamble to it before do not count
+            return;
+        }
         if (peer != a) peer.decide(SourceState.IMPURE, "the other direction of a relay that " + impurity);
     }
 
@@ -196,6 +207,10 @@ public final class RelayDetector {
         synchronized (previous) {
             if (!previous.isUndecided() || previous.reader != t) return;
             if (previous.isEof() || previous.isClosed()) return;
+            if (previous.target == null) {
+                previous.reader = null; // it only read a handshake: a relay thread may take over
+                return;
+            }
             previous.setState(SourceState.NOT_DEDICATED, "its relay thread also reads another socket");
         }
     }

@@ -356,4 +356,58 @@ class RelayDetectorTest {
         }
         assertEquals(SourceState.NOT_A_RELAY, a.state());
     }
+
+    @Test
+    void aConnectionThreadThatAnsweredAHandshakeHandsOverToRelayThreads() {
+        // the connection thread writes a header to B, reads a greeting from A, answers on A,
+        // then starts one relay thread per direction and returns
+        ThreadTrack connection = new ThreadTrack();
+        ThreadTrack up = relay;
+        ThreadTrack down = new ThreadTrack();
+        detector.onWrite(connection, b, "PROXY TCP4 1.2.3.4\r\n".getBytes(), 0, 20);
+        detector.onRead(connection, a, fill(new byte[16], 0, 16), 0, 16);
+        detector.onWrite(connection, a, "WELCOME\n".getBytes(), 0, 8);
+        byte[] bufUp = new byte[8192];
+        byte[] bufDown = new byte[8192];
+        for (int i = 0; i < MIN / 8192; i++) {
+            fill(bufUp, 0, 8192);
+            detector.onRead(up, a, bufUp, 0, 8192);
+            detector.onWrite(up, b, bufUp, 0, 8192);
+            fill(bufDown, 0, 8192);
+            detector.onRead(down, b, bufDown, 0, 8192);
+            detector.onWrite(down, a, bufDown, 0, 8192);
+        }
+        assertSame(b, detector.readyToSplice(up, a), a.reason());
+        assertSame(a, detector.readyToSplice(down, b), b.reason());
+    }
+
+    @Test
+    void aThreadThatReadAHandshakeAndThenRelaysTheOtherWayLeavesTheSourceToItsRelay() {
+        // the connection thread reads the request from A, then itself relays B -> A
+        byte[] buf = new byte[8192];
+        detector.onRead(relay, a, fill(new byte[40], 0, 40), 0, 40);
+        ThreadTrack up = new ThreadTrack();
+        for (int i = 0; i < MIN / 8192; i++) {
+            fill(buf, 0, 8192);
+            detector.onRead(relay, b, buf, 0, 8192);
+            detector.onWrite(relay, a, buf, 0, 8192);
+            byte[] other = fill(new byte[8192], 0, 8192);
+            detector.onRead(up, a, other, 0, 8192);
+            detector.onWrite(up, b, other, 0, 8192);
+        }
+        assertSame(a, detector.readyToSplice(relay, b), b.reason());
+        assertSame(b, detector.readyToSplice(up, a), a.reason());
+    }
+
+    @Test
+    void anotherWriterAfterRelayingStartedIsStillNotDedicated() {
+        byte[] buf = new byte[8192];
+        ThreadTrack other = new ThreadTrack();
+        detector.onWrite(other, b, new byte[] {1}, 0, 1); // before: forgotten
+        relayOnce(buf, 0, 8192);
+        detector.onWrite(other, b, new byte[] {2}, 0, 1); // after: counts
+        for (int i = 0; i < MIN / 8192; i++) relayOnce(buf, 0, 8192);
+        assertNull(detector.readyToSplice(relay, a));
+        assertEquals(SourceState.NOT_DEDICATED, a.state());
+    }
 }

@@ -2,6 +2,7 @@ package io.sockmap.it;
 
 import static io.sockmap.it.BlockingProxyAgentIT.feature;
 import static io.sockmap.it.BlockingProxyAgentIT.log;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Stand-ins for the held-out proxies: blocking relays written in styles the examples do not use
  * ({@link TestRelay}: buffered streams with flush, fixed frames read with {@code readNBytes}, a
  * thread pool with byte-at-a-time start and offset reads, {@code transferTo} into a
- * {@code BufferedOutputStream}), each in its own JVM with {@code -javaagent:} and nothing else, on
+ * {@code BufferedOutputStream}, a connection thread that does a handshake on both sockets and then
+ * starts the relay threads), each in its own JVM with {@code -javaagent:} and nothing else, on
  * JDK 17 and 25. 64 MiB each way at once: every byte identical (checked against the stream sent,
  * and SHA-256), both directions spliced, >= 99% of the bytes moved by the kernel (agent summary),
  * and the proxy's own reads ({@code rchar}) < 1% of what it relayed.
@@ -36,7 +38,7 @@ class OtherRelayStylesIT {
     static Stream<Arguments> styles() {
         List<Arguments> out = new ArrayList<>();
         for (Path jdk : BlockingProxyAgentIT.jdks()) {
-            for (String style : List.of("buffered", "framed", "pool", "transferto-buffered")) out.add(Arguments.of(jdk, style));
+            for (String style : List.of("buffered", "framed", "pool", "transferto-buffered", "handshake")) out.add(Arguments.of(jdk, style));
         }
         return out.stream();
     }
@@ -59,6 +61,11 @@ class OtherRelayStylesIT {
             long rcharBefore = relay.rchar();
             long start = System.nanoTime();
             try (Socket client = SplicedEdgeCasesIT.connect(relay.port); Socket server = backend.accept()) {
+                if (style.equals("handshake")) {
+                    assertArrayEquals(TestRelay.UPSTREAM_HEADER, server.getInputStream().readNBytes(TestRelay.UPSTREAM_HEADER.length));
+                    client.getOutputStream().write(new byte[TestRelay.GREETING_BYTES]);
+                    assertArrayEquals(TestRelay.WELCOME, client.getInputStream().readNBytes(TestRelay.WELCOME.length));
+                }
                 Sender up = new Sender(client, 41);
                 Sender down = new Sender(server, 42);
                 Receiver atServer = new Receiver(server, 41, "at-server");

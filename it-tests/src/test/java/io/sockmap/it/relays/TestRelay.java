@@ -41,6 +41,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       {@code read(buf, 7, len)} into an offset of the buffer;
  *   <li>{@code transferto-buffered}: {@code in.transferTo(new BufferedOutputStream(out))}, then
  *       {@code flush()};
+ *   <li>{@code handshake}: the connection thread writes {@link #UPSTREAM_HEADER} to the upstream,
+ *       reads a {@link #GREETING_BYTES}-byte greeting from the client and answers {@link #WELCOME},
+ *       then starts one new thread per direction (plain copy loops) and returns;
  *   <li>{@code timeout}: the thread-pair copy loop with {@code setSoTimeout} on both sockets; a
  *       {@code SocketTimeoutException} is an idle connection: both sockets are closed.
  * </ul>
@@ -49,6 +52,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * direction's code returns, {@code relay timed out} on an idle timeout.
  */
 public final class TestRelay {
+    /** {@code handshake}: written to the upstream first, read from the client, answered to the client. */
+    public static final byte[] UPSTREAM_HEADER = "PROXY TCP4 127.0.0.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    public static final int GREETING_BYTES = 16;
+    public static final byte[] WELCOME = "WELCOME\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
     private final String style;
     private final InetSocketAddress target;
     private final int soTimeout;
@@ -144,6 +152,25 @@ public final class TestRelay {
         }
         Conn c = new Conn(client, upstream);
         if (reapAfter > 0) reaper.schedule(c::close, reapAfter, TimeUnit.MILLISECONDS);
+        if (style.equals("handshake")) {
+            // the connection thread talks first, then hands both directions to new threads
+            try {
+                upstream.getOutputStream().write(UPSTREAM_HEADER);
+                byte[] greeting = client.getInputStream().readNBytes(GREETING_BYTES);
+                if (greeting.length != GREETING_BYTES) throw new IOException("short greeting");
+                client.getOutputStream().write(WELCOME);
+            } catch (IOException e) {
+                c.close();
+                return;
+            }
+            for (boolean up : new boolean[] {true, false}) {
+                Thread t = new Thread(() -> run(c, up ? client : upstream, up ? upstream : client, up ? "up" : "down"),
+                        "relay-" + (up ? "up" : "down"));
+                t.setDaemon(true);
+                t.start();
+            }
+            return;
+        }
         if (style.equals("pool")) {
             pool.execute(() -> run(c, upstream, client, "down"));
             pool.execute(() -> run(c, client, upstream, "up"));
@@ -162,7 +189,7 @@ public final class TestRelay {
                 case "framed" -> framed(from, to);
                 case "pool" -> byteThenOffset(from, to);
                 case "transferto-buffered" -> transferToBuffered(from, to);
-                case "timeout" -> plain(from, to);
+                case "timeout", "handshake" -> plain(from, to);
                 default -> throw new IllegalArgumentException("unknown style " + style);
             }
             to.shutdownOutput();
