@@ -39,10 +39,10 @@ final class SpliceLink implements DirectionListener {
     private volatile long releaseDrainMillis;
     private volatile int releaseOutcome;
     private final SocketRegistry registry;
-    /** The socket pair this direction belongs to and which way it counts; set by {@link AgentPairs}. */
+    // the socket pair this direction belongs to, which way it counts, whether it is counted:
+    // set and read under the AgentPairs instance's monitor (aToB also by the handover thread after)
     AgentPairs.Entry pair;
     boolean aToB;
-    // guarded by the AgentPairs instance
     boolean counted;
     boolean endCounted;
 

@@ -65,6 +65,53 @@ class SplicedEdgeCasesIT {
         }
     }
 
+    static Stream<Arguments> withAndWithoutAgent() {
+        return BlockingProxyAgentIT.jdks().stream().flatMap(j -> Stream.of(Arguments.of(j, true), Arguments.of(j, false)));
+    }
+
+    /**
+     * A relay that closes both sockets on the first EOF cannot half-close; through the agent it
+     * must end the connection as it does without: the client half-closes while the backend is
+     * still sending, both peers then see EOF or a reset, no hang, and only a prefix of what was
+     * sent (the bytes in flight when the relay closes may be lost, with or without the agent).
+     */
+    @ParameterizedTest(name = "JDK {0}, agent {1}")
+    @MethodSource("withAndWithoutAgent")
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void aRelayThatClosesOnTheFirstEofEndsTheConnectionAsWithoutTheAgent(Path jdk, boolean agent) throws Exception {
+        List<String> options = agent ? List.of("-javaagent:" + agentJar(), "-Dsockmap.logLevel=debug") : List.of();
+        try (TestBackend backend = new TestBackend();
+             Child relay = OtherRelayStylesIT.startTestRelay(jdk, options, "closeboth", "--target", backend.target());
+             Socket client = connect(relay.port);
+             Socket server = backend.accept()) {
+            if (agent) relay.requireSplicing();
+            Sender up = new Sender(client, 81);
+            Sender down = new Sender(server, 82);
+            Receiver atServer = new Receiver(server, 81, "at-server");
+            Receiver atClient = new Receiver(client, 82, "at-client");
+            both(up, down, MIB);
+            if (agent) awaitSplicedLines(relay, 2);
+            AtomicBoolean stop = new AtomicBoolean();
+            CompletableFuture<IOException> downLoop = CompletableFuture.supplyAsync(() -> down.sendUntilStopped(stop, 50 * MIB));
+            Thread.sleep(100);
+            client.shutdownOutput();
+            atServer.await(15, "backend after the client's half-close");
+            atClient.await(15, "client after its half-close");
+            IOException downEnd = downLoop.get(15, TimeUnit.SECONDS);
+            stop.set(true);
+            for (Receiver r : List.of(atServer, atClient)) {
+                assertTrue(r.end().equals("eof") || r.end().contains("reset"), r.toString());
+                assertEquals(-1, r.mismatchAt(), "bytes that were not sent: " + r);
+            }
+            assertTrue(atServer.received() <= up.sent() && atClient.received() <= down.sent() + 256 * 1024);
+            assertTrue(downEnd != null, "the backend's writes fail once the relay closed");
+            SplicedTimeoutAndReaperIT.awaitLine(relay, "relay exited up");
+            SplicedTimeoutAndReaperIT.awaitLine(relay, "relay exited down");
+            log("close on first EOF, JDK " + BlockingProxyAgentIT.feature(jdk) + ", agent " + agent + ": backend " + atServer
+                    + " of " + up.sent() + ", client " + atClient + " of " + down.sent());
+        }
+    }
+
     /** Without CAP_BPF/CAP_NET_ADMIN: userspace, correct, and one line that says why. */
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)

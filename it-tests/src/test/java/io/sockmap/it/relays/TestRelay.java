@@ -44,6 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code handshake}: the connection thread writes {@link #UPSTREAM_HEADER} to the upstream,
  *       reads a {@link #GREETING_BYTES}-byte greeting from the client and answers {@link #WELCOME},
  *       then starts one new thread per direction (plain copy loops) and returns;
+ *   <li>{@code closeboth}: the thread-pair copy loop, but the first EOF closes both sockets (a
+ *       relay that does not support half-close);
  *   <li>{@code timeout}: the thread-pair copy loop with {@code setSoTimeout} on both sockets; a
  *       {@code SocketTimeoutException} is an idle connection: both sockets are closed.
  * </ul>
@@ -189,11 +191,15 @@ public final class TestRelay {
                 case "framed" -> framed(from, to);
                 case "pool" -> byteThenOffset(from, to);
                 case "transferto-buffered" -> transferToBuffered(from, to);
-                case "timeout", "handshake" -> plain(from, to);
+                case "timeout", "handshake", "closeboth" -> plain(from, to);
                 default -> throw new IllegalArgumentException("unknown style " + style);
             }
-            to.shutdownOutput();
-            c.directionDone();
+            if (style.equals("closeboth")) {
+                c.close(); // not half-close capable: the first EOF ends the connection
+            } else {
+                to.shutdownOutput();
+                c.directionDone();
+            }
         } catch (SocketTimeoutException e) {
             System.out.println("relay timed out " + direction);
             c.close();
