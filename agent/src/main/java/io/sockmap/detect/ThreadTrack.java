@@ -13,7 +13,9 @@ import java.util.Arrays;
  * read()}/{@code write(int)} use a fresh one-byte array per call, and {@code readFully} fills one
  * array with several reads before one write. Comparing copies also catches a relay that changes the
  * bytes in place between the read and the write. Copying happens only while a source is undecided
- * (about {@code minBytes} per direction), and the copy is bounded by {@link #MAX_PENDING}.
+ * (about {@code minBytes} per direction), and the copy is bounded by {@link #MAX_PENDING}. The copy
+ * buffer is freed once the thread's source is decided, so a thread holds one only while it relays
+ * an undecided source, about the size of the application's own read buffer.
  *
  * <p>Before a relay's first byte, the start offset of each read is kept as well: the first
  * relayed write may begin at any read (the reads before it were a parsed preamble).
@@ -102,14 +104,19 @@ public final class ThreadTrack {
     void consume(int len) {
         head += len;
         startCount = 0; // relaying started: only the order matters from now on
-        if (head == tail) clearPending();
+        if (head == tail) {
+            head = 0;
+            tail = 0;
+            if (data.length > KEEP_CAPACITY) data = EMPTY; // a rare large read: do not keep its buffer
+        }
     }
 
+    /** Forgets the pending bytes and frees the copy buffer (the source was decided or left). */
     void clearPending() {
         head = 0;
         tail = 0;
         startCount = 0;
-        if (data.length > KEEP_CAPACITY) data = EMPTY;
+        data = EMPTY;
     }
 
     private void shiftStarts(int by) {
