@@ -117,7 +117,7 @@ public final class AgentMain {
         final String reason = offReason == null ? "" : offReason;
         try {
             SpliceAgent.registerPlatform(new SpliceAgent(
-                    liveEngine == null ? null : liveEngine::stats, () -> mode, () -> reason, version(), config.toString()));
+                    liveEngine == null ? null : () -> stats(liveEngine), () -> mode, () -> reason, version(), config.toString()));
         } catch (Throwable t) {
             log.warn("JMX MBean " + SpliceAgent.OBJECT_NAME + " not registered", t);
         }
@@ -248,12 +248,35 @@ public final class AgentMain {
         }
     }
 
+    /** The engine's stats with the pairs the agent spliced direction by direction added to its pair counts. */
     private static EngineStats stats(SpliceEngine engine) {
         if (engine == null) return SpliceAgent.zeroStats();
         try {
-            return engine.stats();
+            return withAgentPairs(engine.stats(), agentPairCounts());
         } catch (RuntimeException e) {
             return null;
+        }
+    }
+
+    /**
+     * {@code s} with {@code pairs = {spliced, active}} added to its pair counts: the engine counts
+     * only pairs spliced with both directions at once; the agent splices one direction at a time
+     * and counts a socket pair once its first direction is in the kernel.
+     */
+    static EngineStats withAgentPairs(EngineStats s, long[] pairs) {
+        return new EngineStats(s.pairsSpliced() + pairs[0], s.pairsActive() + pairs[1], s.directionsSpliced(),
+                s.directionsActive(), s.kernelBytesAToB(), s.kernelBytesBToA(), s.userspaceBytesAToB(),
+                s.userspaceBytesBToA(), s.pauses(), s.aborts(), s.fallbacks());
+    }
+
+    /** {@code Instrumenter.pairCounts()}, or zeros if the instrumentation is not in this build. */
+    private static long[] agentPairCounts() {
+        try {
+            Class<?> instrumenter = Class.forName(INSTRUMENTER_CLASS, true, AgentMain.class.getClassLoader());
+            long[] counts = (long[]) instrumenter.getMethod("pairCounts").invoke(null);
+            return counts != null && counts.length == 2 ? counts : new long[2];
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+            return new long[2];
         }
     }
 

@@ -5,28 +5,33 @@ package io.sockmap.detect;
  * to socket B" reports into relay directions, with the pure-relay rule:
  *
  * <ul>
- *   <li>After a read of {@code n > 0} bytes from A, the same thread must write exactly those bytes
- *       (same array, same region, in order, in one write or consecutive chunks, equal CRC32C) to
- *       one socket B before reading A again. Then {@code n} bytes count as relayed A -> B.
+ *   <li>The bytes a thread reads from A are queued (copied) until it writes them: its writes to
+ *       one socket B must be exactly those bytes, in order, in any chunking and from any array
+ *       (a relay may read into one buffer and write from another, read several times before one
+ *       write, or write one read in pieces). Bytes written count as relayed A -> B.
  *   <li>Once relaying started (a first byte went A -> B), anything else makes A impure forever:
- *       a write whose bytes differ from what was just read, a write to a socket other than B
- *       (including A itself), a write with no read bytes pending, or reading A again before
- *       writing all of the previous read (a relay that drops bytes).
- *   <li>Before relaying started, a preamble is tolerated: a read that is parsed instead of
- *       written (a CONNECT or SOCKS handshake), writes with no read pending (a greeting, a PROXY
- *       header) and writes back to A. A write that is not the pending read, while one is
- *       pending, is impure even then: that is a transforming proxy.
+ *       a write whose bytes differ from the next unwritten bytes read, a write to a socket other
+ *       than B (including A itself) or a write with no read bytes pending. A relay holding more
+ *       than 4 MiB read but not written is not spliced either.
+ *   <li>Before relaying started, a preamble is tolerated: reads that are parsed instead of
+ *       written (a CONNECT or SOCKS handshake; the first relayed write may begin at the start of
+ *       any read), writes with no read pending (a greeting, a PROXY header) and writes back to A.
+ *       A write to another socket that begins no pending read, while one is pending, is impure
+ *       even then: that is a transforming proxy.
  *   <li>A source that delivered {@code max(minBytes, 64 KiB)} bytes before its first relayed byte
  *       is not a relay (a server or a client reading its peer) and is no longer watched.
- *   <li>The relay thread must be dedicated: A is read by one thread only, that thread reads no
- *       other socket while A is open (a thread that alternates A and B cannot park in A), and B
- *       is written by that thread only.
+ *   <li>The relay thread must be dedicated: once relaying started, A is read by one thread only,
+ *       that thread reads no other socket while A is open (a thread that alternates A and B
+ *       cannot park in A), and B is written by that thread only. Before relaying started another
+ *       thread may have read A and written to B or A (a connection thread that answers a
+ *       handshake and then starts the relay threads).
  * </ul>
  *
  * A direction is eligible once it relayed at least {@code minBytes} purely and the filter
  * accepts the pair; the caller hands it over at the relay thread's next read of A, when that
- * thread has written everything it read. Once a socket is decided, reports about it cost a field
- * read: no locking, no checksum.
+ * thread has written everything it read (so no byte read from A is left in the application,
+ * for example in a {@code BufferedOutputStream}). Once a socket is decided, reports about it
+ * cost a field read: no locking, no copy.
  *
  * <p>Thread-safety: each {@link ThreadTrack} is used by its own thread only; source-role state is
  * guarded by the source's {@link SocketTrack} monitor.
@@ -66,8 +71,8 @@ public final class RelayDetector {
                 t.clearPending();
                 return;
             }
-            if (a.reader == null) {
-                a.reader = t;
+            if (a.reader == null || a.target == null) {
+                a.reader = t; // before relaying, another thread may take over (it parsed a handshake)
             } else if (a.reader != t) {
                 t.clearPending();
                 a.setState(SourceState.NOT_DEDICATED, "read by more than one thread");
@@ -80,14 +85,6 @@ public final class RelayDetector {
                 return;
             }
             if (n == 0) return;
-            if (t.hasUnwrittenBytes()) {
-                if (a.target != null) {
-                    t.clearPending();
-                    a.setState(SourceState.IMPURE, "read again before writing all it read (drops bytes)");
-                    return;
-                }
-                // preamble parsed, not relayed: forget it
-            }
             if (a.target == null) {
                 a.readBeforeRelaying += n;
                 if (a.readBeforeRelaying > preambleLimit) {
@@ -95,8 +92,18 @@ public final class RelayDetector {
                     a.setState(SourceState.NOT_A_RELAY, a.readBeforeRelaying + " bytes read, none relayed");
                     return;
                 }
+                // a preamble too long to keep: forget it (the relayed bytes start later)
+                if (!t.append(b, off, n, true)) {
+                    t.clearPending();
+                    if (!t.append(b, off, n, true)) {
+                        a.setState(SourceState.NOT_A_RELAY, "a read of " + n + " bytes before any was relayed");
+                    }
+                }
+            } else if (!t.append(b, off, n, false)) {
+                t.clearPending();
+                a.setState(SourceState.NOT_A_RELAY, "its relay thread holds more than " + ThreadTrack.MAX_PENDING
+                        + " bytes read but not written");
             }
-            t.recordRead(b, off, n);
         }
     }
 
@@ -113,15 +120,24 @@ public final class RelayDetector {
         if (a == null || !a.isUndecided()) return;
         String impurity;
         SocketTrack peer;
+        boolean startedNow;
         synchronized (a) {
             if (!a.isUndecided()) return;
+            boolean startedBefore = a.target != null;
             impurity = check(t, a, target, b, off, len);
-            if (impurity == null) return;
-            t.clearPending();
-            a.setState(SourceState.IMPURE, impurity);
+            startedNow = impurity == null && !startedBefore && a.target != null;
+            if (impurity == null && !startedNow) return;
+            if (impurity != null) {
+                t.clearPending();
+                a.setState(SourceState.IMPURE, impurity);
+            }
             peer = a.target != null ? a.target : target;
         }
         // outside a's monitor: the reverse direction's thread may hold peer's and want a's
+        if (startedNow) {
+            target.relayWriterIs(t); // threads that wrote a preamble to it before do not count
+            return;
+        }
         if (peer != a) peer.decide(SourceState.IMPURE, "the other direction of a relay that " + impurity);
     }
 
@@ -131,13 +147,11 @@ public final class RelayDetector {
         if (target == a) return started ? "its relay thread also writes to it" : null;
         if (started && target != a.target) return "its relay thread writes to a second socket";
         if (!t.hasUnwrittenBytes()) return started ? "its relay thread writes bytes it did not read" : null;
-        if (!t.continues(b, off, len)) return "its relay thread writes other bytes than it read";
+        boolean same = started ? t.headEquals(b, off, len) : t.alignTo(b, off, len);
+        if (!same) return "its relay thread writes other bytes than it read";
         a.target = target;
-        if (t.addWritten(b, off, len)) {
-            if (!t.writtenMatchesRead()) return "its relay thread changes the bytes it read before writing them";
-            a.relayed += t.pendingLength();
-            t.clearPending();
-        }
+        t.consume(len);
+        a.relayed += len;
         return null;
     }
 
@@ -193,6 +207,10 @@ public final class RelayDetector {
         synchronized (previous) {
             if (!previous.isUndecided() || previous.reader != t) return;
             if (previous.isEof() || previous.isClosed()) return;
+            if (previous.target == null) {
+                previous.reader = null; // it only read a handshake: a relay thread may take over
+                return;
+            }
             previous.setState(SourceState.NOT_DEDICATED, "its relay thread also reads another socket");
         }
     }

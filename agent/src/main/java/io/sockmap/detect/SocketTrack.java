@@ -67,6 +67,14 @@ public class SocketTrack {
         }
     }
 
+    /** {@code t} starts relaying into this socket: earlier writers (a preamble) are forgotten. */
+    final void relayWriterIs(ThreadTrack t) {
+        synchronized (this) {
+            writer = t;
+            multiWriter = false;
+        }
+    }
+
     /** Moves an undecided socket to a final state; false if it was decided already. */
     public final synchronized boolean decide(SourceState to, String why) {
         if (state != SourceState.UNDECIDED) return false;

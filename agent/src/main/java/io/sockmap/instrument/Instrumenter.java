@@ -151,6 +151,16 @@ public final class Instrumenter {
         return "socket instrumentation not installed: " + why;
     }
 
+    /**
+     * Socket pairs the agent spliced (one direction or both): {@code {total, active}}; zeros when
+     * the instrumentation is not installed. {@code AgentMain} adds them to the engine's pair counts,
+     * which only count pairs spliced with both directions at once (library {@code splice}).
+     */
+    public static long[] pairCounts() {
+        SpliceHooks h = hooks();
+        return h == null ? new long[2] : h.pairCounts();
+    }
+
     /** The active hooks (tests and diagnostics), or {@code null}. */
     static SpliceHooks hooks() {
         return transformer == null ? null : BridgeWiring.current();

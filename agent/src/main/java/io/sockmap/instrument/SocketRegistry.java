@@ -18,6 +18,7 @@ final class SocketRegistry {
     @SuppressWarnings("unchecked")
     private final Map<Socket, TrackedSocket>[] stripes = new Map[STRIPES];
     private final Set<SpliceLink> live = ConcurrentHashMap.newKeySet();
+    private final AgentPairs pairs = new AgentPairs();
 
     SocketRegistry() {
         for (int i = 0; i < STRIPES; i++) stripes[i] = new WeakHashMap<>();
@@ -42,6 +43,9 @@ final class SocketRegistry {
             return stripe.get(socket);
         }
     }
+
+    /** The socket pairs the agent spliced (counts, orientation). */
+    AgentPairs pairs() { return pairs; }
 
     void addLive(SpliceLink link) { live.add(link); }
 

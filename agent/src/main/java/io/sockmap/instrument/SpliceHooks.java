@@ -178,14 +178,14 @@ final class SpliceHooks implements SocketHooks {
                     + (why == null ? " (custom SocketImpl?)" : " (" + why + ")") + "; relaying in userspace");
             return null;
         }
-        boolean aToB = RelayDetector.sourceIsA(source, target);
         SpliceLink link = new SpliceLink(source, socket, target, targetSocket, registry);
         registry.addLive(link);
         source.asSource = link;
         target.asTarget = link;
+        registry.pairs().enter(link);
         SplicedDirection direction;
         try {
-            direction = splicer.spliceDirection(sourceFd, targetFd, aToB, link);
+            direction = splicer.spliceDirection(sourceFd, targetFd, link.aToB, link);
             if (direction == null) throw new IllegalStateException("engine returned no direction");
         } catch (SpliceRefusedException e) {
             giveUp(source, link, "refused: " + e.getMessage());
@@ -197,6 +197,7 @@ final class SpliceHooks implements SocketHooks {
             return null;
         }
         source.spliced();
+        registry.pairs().started(link);
         link.attached(direction);
         log.debug("spliced fd " + sourceFd + " (" + describe(socket) + ") -> fd " + targetFd + " ("
                 + describe(targetSocket) + ") after " + source.relayedBytes() + " bytes relayed in userspace");
@@ -337,6 +338,11 @@ final class SpliceHooks implements SocketHooks {
     /** For tests and diagnostics: what the detector decided about {@code socket}, or {@code null}. */
     SocketTrack track(Socket socket) {
         return registry.get(socket);
+    }
+
+    /** Socket pairs with a direction spliced by the agent: {total, active}. */
+    long[] pairCounts() {
+        return registry.pairs().counts();
     }
 
     /** For tests and diagnostics: directions handed to the engine and not yet released. */

@@ -39,6 +39,12 @@ final class SpliceLink implements DirectionListener {
     private volatile long releaseDrainMillis;
     private volatile int releaseOutcome;
     private final SocketRegistry registry;
+    // the socket pair this direction belongs to, which way it counts, whether it is counted:
+    // set and read under the AgentPairs instance's monitor (aToB also by the handover thread after)
+    AgentPairs.Entry pair;
+    boolean aToB;
+    boolean counted;
+    boolean endCounted;
 
     SpliceLink(TrackedSocket source, Socket sourceSocket, TrackedSocket target, Socket targetSocket, SocketRegistry registry) {
         this.source = source;
@@ -144,9 +150,12 @@ final class SpliceLink implements DirectionListener {
     }
 
     private void finish(int to) {
+        boolean ended;
         synchronized (this) {
-            if (outcome == LIVE) outcome = to;
+            ended = outcome == LIVE;
+            if (ended) outcome = to;
         }
+        if (ended) registry.pairs().ended(this);
         Thread w = waiter;
         if (w != null) LockSupport.unpark(w);
     }

@@ -25,6 +25,14 @@ class AgentMainTest {
     }
 
     @Test
+    void agentPairsAreAddedToTheEnginesPairCounts() {
+        EngineStats s = new EngineStats(1, 1, 6, 3, 10, 20, 3, 4, 5, 6, Map.of());
+        EngineStats merged = AgentMain.withAgentPairs(s, new long[] {2, 1});
+        assertEquals(new EngineStats(3, 2, 6, 3, 10, 20, 3, 4, 5, 6, Map.of()), merged);
+        assertTrue(AgentMain.summary(merged).startsWith("summary: pairs spliced 3, "));
+    }
+
+    @Test
     void header() {
         String h = AgentMain.header();
         assertTrue(h.matches("sockmap-agent dev on Linux \\S+ \\(JDK \\S+\\)"), h);

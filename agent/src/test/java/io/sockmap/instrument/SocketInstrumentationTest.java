@@ -141,6 +141,7 @@ class SocketInstrumentationTest {
 
     @Test
     void aSplicedRelayParksItsThreadsAndSeesEofWhenTheEngineSaysSo() throws Exception {
+        long[] pairsBefore = Instrumenter.pairCounts();
         try (LoopbackRig rig = new LoopbackRig(LoopbackRig.Style.COPY, platform(), splicer, 4 << 20)) {
             String got = runClient(rig, 5 << 20, 0);
             assertEquals(rig.backendSentSha, got);
@@ -148,6 +149,10 @@ class SocketInstrumentationTest {
             assertEquals(List.of(), rig.relayErrors);
             assertSplicedBothWays(rig);
         }
+        long[] pairs = Instrumenter.pairCounts();
+        assertEquals(pairsBefore[0] + 1, pairs[0], "both directions of one connection: one pair");
+        assertEquals(pairsBefore[1], pairs[1], "no longer active");
+        assertEquals(1, splicer.calls.stream().filter(UserspaceSplicer.Call::aToB).count(), "one direction each way: " + splicer.calls);
     }
 
     private void assertSplicedBothWays(LoopbackRig rig) throws Exception {

@@ -274,14 +274,23 @@ class BlockingProxyAgentIT {
         }
 
         static Child start(Path jdk, List<String> jvmOptions, String program, String... args) throws Exception {
+            Path examples = artifact("sockmap.examples.jar", "examples/target/sockmap-examples.jar");
+            return start(List.of(), jdk, jvmOptions, examples.toString(), "io.sockmap.examples." + program, args);
+        }
+
+        /** {@code [prefix] <jdk>/bin/java [options] -cp classPath mainClass --listen 0 args...}. */
+        static Child start(List<String> prefix, Path jdk, List<String> jvmOptions, String classPath, String mainClass,
+                           String... args) throws Exception {
             Path java = jdk.resolve("bin/java");
             if (!Files.isExecutable(java)) unavailable("no JDK at " + jdk);
-            Path examples = artifact("sockmap.examples.jar", "examples/target/sockmap-examples.jar");
-            List<String> cmd = new ArrayList<>();
+            String program = mainClass.substring(mainClass.lastIndexOf('.') + 1);
+            List<String> cmd = new ArrayList<>(prefix);
             cmd.add(java.toString());
             cmd.addAll(jvmOptions);
-            cmd.addAll(List.of("-cp", examples.toString(), "io.sockmap.examples." + program, "--listen", "0"));
-            cmd.addAll(List.of(args));
+            cmd.addAll(List.of("-cp", classPath, mainClass));
+            if (args.length > 0 && !args[0].startsWith("--")) cmd.add(args[0]); // a sub-command first
+            cmd.addAll(List.of("--listen", "0"));
+            cmd.addAll(List.of(args).subList(args.length > 0 && !args[0].startsWith("--") ? 1 : 0, args.length));
             Process p = new ProcessBuilder(cmd).start();
             List<String> out = new CopyOnWriteArrayList<>();
             List<String> err = new CopyOnWriteArrayList<>();
