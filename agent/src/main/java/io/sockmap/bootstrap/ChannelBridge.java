@@ -133,6 +133,16 @@ public final class ChannelBridge {
         }
     }
 
+    public static void acceptedFd(int fd) {
+        ChannelHooks h = hooks;
+        if (h == null || fd < 0) return;
+        try {
+            h.acceptedFd(fd);
+        } catch (Throwable ignored) {
+            // never change the application's behaviour
+        }
+    }
+
     public static void accepted(Object channel) {
         ChannelHooks h = hooks;
         if (h == null) return;

@@ -44,4 +44,7 @@ public interface ChannelHooks {
 
     /** {@code channel} was returned by a server channel's {@code accept()}. */
     void accepted(Object channel);
+
+    /** A native server socket accepted a connection as file descriptor {@code fd} (Netty's epoll transport). */
+    void acceptedFd(int fd);
 }

@@ -11,6 +11,7 @@ import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
 import net.bytebuddy.utility.JavaModule;
 
+import io.sockmap.instrument.netty.NettyAcceptAdvice;
 import io.sockmap.instrument.netty.NettyCloseAdvice;
 import io.sockmap.instrument.netty.NettyReadAddressAdvice;
 import io.sockmap.instrument.netty.NettyReadAdvice;
@@ -194,7 +195,8 @@ public final class Instrumenter {
                             .visit(Advice.to(NettyReadAdvice.class).on(nettyMethod("recv", ByteBuffer.class, int.class, int.class)))
                             .visit(Advice.to(NettyReadAddressAdvice.class).on(nettyMethod("recvAddress", long.class, int.class, int.class)))
                             .visit(Advice.to(NettyWriteAdvice.class).on(nettyMethod("send", ByteBuffer.class, int.class, int.class)))
-                            .visit(Advice.to(NettyWriteAddressAdvice.class).on(nettyMethod("sendAddress", long.class, int.class, int.class))))
+                            .visit(Advice.to(NettyWriteAddressAdvice.class).on(nettyMethod("sendAddress", long.class, int.class, int.class)))
+                            .visit(Advice.to(NettyAcceptAdvice.class).on(nettyMethod("accept", byte[].class))))
                     .installOn(inst);
             if (!errors.isEmpty() || !transformed.containsAll(Set.of(TYPES))) {
                 installed.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);

@@ -16,7 +16,7 @@ import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -129,6 +129,7 @@ public final class NettyProxy implements AutoCloseable {
             Channel out = peer;
             out.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
                 if (!f.isSuccess()) {
+                    if (verbose) System.err.println("NettyProxy: relay write failed: " + f.cause() + " (cause: " + f.cause().getCause() + ")");
                     closeBoth(ctx.channel());
                 }
             });
@@ -138,18 +139,20 @@ public final class NettyProxy implements AutoCloseable {
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             // this channel's outbound buffer drained (or filled): the other side reads accordingly
+            // (not on a channel whose input ended: the epoll transport may have deregistered its read interest)
             Channel p = peer;
-            if (p != null) p.config().setAutoRead(ctx.channel().isWritable());
+            if (p != null && p.isActive() && !((DuplexChannel) p).isInputShutdown()) p.config().setAutoRead(ctx.channel().isWritable());
             ctx.fireChannelWritabilityChanged();
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
+            if (evt instanceof ChannelInputShutdownReadComplete) {
                 Channel p = peer;
                 DuplexChannel in = (DuplexChannel) ctx.channel();
                 if (p instanceof DuplexChannel) {
-                    // EOF: everything read was written (writes are ordered); half-close the other side
+                    // EOF and every byte read (ChannelInputShutdownEvent may come before the last reads
+                    // with the epoll transport): once the writes before it are out, half-close the other side
                     p.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
                         DuplexChannel out = (DuplexChannel) p;
                         out.shutdownOutput().addListener((ChannelFutureListener) g -> {

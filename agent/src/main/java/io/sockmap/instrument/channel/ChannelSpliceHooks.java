@@ -42,11 +42,15 @@ public final class ChannelSpliceHooks implements ChannelHooks {
     private static final long MAX_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long SHARED_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
+    private static final boolean TRACE = Boolean.getBoolean("sockmap.trace");
     private final InstrumentSettings settings;
     private final InstrumentLog log;
     private final Splicer splicer;
     private final ChannelRelayDetector detector;
     private final ChannelRegistry registry = new ChannelRegistry();
+    /** Fds accepted by a native server socket, not yet seen as a channel (which is then marked accepted). */
+    private final java.util.Set<Integer> acceptedFds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final int MAX_ACCEPTED_FDS = 65536;
 
     public ChannelSpliceHooks(InstrumentSettings settings, Splicer splicer) {
         this.settings = settings;
@@ -202,6 +206,12 @@ public final class ChannelSpliceHooks implements ChannelHooks {
     }
 
     @Override
+    public void acceptedFd(int fd) {
+        if (acceptedFds.size() > MAX_ACCEPTED_FDS) acceptedFds.clear(); // only the stats' orientation depends on it
+        acceptedFds.add(fd);
+    }
+
+    @Override
     public void accepted(Object channel) {
         TrackedChannel t = track(channel);
         if (t != null) t.markAccepted();
@@ -263,6 +273,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
             if (!source.kind.isBlocking(channel)) return NOTHING_NOW;
             outcome = park(link);
         }
+        if (TRACE) System.err.println("[sockmap-trace] " + System.nanoTime() / 1000 + " read of spliced fd " + link.sourceFd + " -> outcome " + outcome);
         switch (outcome) {
             case ChannelLink.EOF:
                 return EOF;
@@ -299,7 +310,10 @@ public final class ChannelSpliceHooks implements ChannelHooks {
         TrackedChannel t = registry.get(channel);
         if (t != null) return t;
         ChannelKind kind = ChannelKind.of(channel);
-        return kind == ChannelKind.OTHER ? null : registry.getOrCreate(channel, kind);
+        if (kind == ChannelKind.OTHER) return null;
+        t = registry.getOrCreate(channel, kind);
+        if (kind == ChannelKind.NETTY && !acceptedFds.isEmpty() && acceptedFds.remove(kind.fd(channel))) t.markAccepted();
+        return t;
     }
 
     /** A write to {@code t}: false if nothing needs checking; warns when a live splice target is written. */
