@@ -35,7 +35,7 @@ public final class ChannelRelayDetector {
     /** Bytes a source may hold read and unwritten while watched. */
     public static final int DEFAULT_MAX_PENDING = 4 << 20;
     /** All watched sources together. */
-    public static final long DEFAULT_BUDGET = 256L << 20;
+    public static final long DEFAULT_BUDGET = 64L << 20;
     private static final int MAX_CANDIDATES = 4096;
     /** Bytes a source may deliver before its first relayed byte (and a target may receive from no source). */
     public static final long PREAMBLE_LIMIT = 1 << 20;
