@@ -12,7 +12,9 @@
 # Usage: examples/demo.sh   (from anywhere; runs `mvn -q -DskipTests install` first if a jar is missing)
 # Environment knobs (defaults in brackets):
 #   JAVA [java]            the JVM for every process (JDK 17+)
-#   PROXY [ThreadPairProxy] TransferToProxy, VirtualThreadProxy (JDK 21+) or TransformingProxy
+#   PROXY [ThreadPairProxy] TransferToProxy, VirtualThreadProxy (JDK 21+), TransformingProxy,
+#                          NioSelectorProxy or NettyProxy
+#   PROXY_ARGS [""]        extra proxy options, e.g. "--transport epoll" for NettyProxy
 #   STREAMS ["1 4"]        parallel streams per measured run
 #   DURATION [8]           seconds per measured run (each stream also stops after BYTES)
 #   BYTES [1G]             per-stream cap
@@ -24,6 +26,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 JAVA=${JAVA:-java}
 PROXY=${PROXY:-ThreadPairProxy}
+PROXY_ARGS=${PROXY_ARGS:-}
 STREAMS=${STREAMS:-"1 4"}
 DURATION=${DURATION:-8}
 BYTES=${BYTES:-1G}
@@ -175,8 +178,9 @@ half() {
     local label=$1
     shift
     local name=proxy-${label// /-}
-    echo "== $label: $PROXY $*"
-    start "$name" "$JAVA" "$@" -cp "$EX_JAR" "io.sockmap.examples.$PROXY" --listen 0 --target "127.0.0.1:$BACKEND_PORT"
+    echo "== $label: $PROXY $PROXY_ARGS $*"
+    # shellcheck disable=SC2086 # PROXY_ARGS is a list of options
+    start "$name" "$JAVA" "$@" -cp "$EX_JAR" "io.sockmap.examples.$PROXY" --listen 0 --target "127.0.0.1:$BACKEND_PORT" $PROXY_ARGS
     local pid=$STARTED_PID port=$STARTED_PORT
     if [ "$WARMUP" != 0 ]; then
         "$JAVA" -cp "$EX_JAR" io.sockmap.examples.LoadClient --target "127.0.0.1:$port" --backend sink \

@@ -18,7 +18,8 @@ import java.util.jar.JarOutputStream;
  */
 final class BootstrapInjector {
     static final String BRIDGE = "io.sockmap.bootstrap.SocketBridge";
-    static final String[] CLASSES = {"io.sockmap.bootstrap.SocketHooks", BRIDGE};
+    static final String[] CLASSES = {"io.sockmap.bootstrap.SocketHooks", BRIDGE,
+            "io.sockmap.bootstrap.ChannelHooks", "io.sockmap.bootstrap.ChannelBridge"};
 
     private BootstrapInjector() {}
 

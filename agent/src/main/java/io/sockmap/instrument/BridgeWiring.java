@@ -1,6 +1,8 @@
 package io.sockmap.instrument;
 
+import io.sockmap.bootstrap.ChannelBridge;
 import io.sockmap.bootstrap.SocketBridge;
+import io.sockmap.instrument.channel.ChannelSpliceHooks;
 
 /**
  * The only class that touches {@link SocketBridge} directly; loaded after the bridge reached the
@@ -12,11 +14,13 @@ final class BridgeWiring {
     static SpliceHooks wire(InstrumentSettings settings, Splicer splicer) {
         SpliceHooks hooks = new SpliceHooks(settings, splicer);
         SocketBridge.hooks = hooks;
+        ChannelBridge.hooks = new ChannelSpliceHooks(settings, splicer);
         return hooks;
     }
 
     static void unwire() {
         SocketBridge.hooks = null;
+        ChannelBridge.hooks = null;
     }
 
     static SpliceHooks current() {

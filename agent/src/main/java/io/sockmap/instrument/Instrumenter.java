@@ -11,7 +11,25 @@ import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.DynamicType;
 import net.bytebuddy.utility.JavaModule;
 
+import io.sockmap.instrument.netty.NettyAcceptAdvice;
+import io.sockmap.instrument.netty.NettyCloseAdvice;
+import io.sockmap.instrument.netty.NettyReadAddressAdvice;
+import io.sockmap.instrument.netty.NettyReadAdvice;
+import io.sockmap.instrument.netty.NettyWriteAddressAdvice;
+import io.sockmap.instrument.netty.NettyWriteAdvice;
+import io.sockmap.instrument.netty.NettyWritevAddressesAdvice;
+import io.sockmap.instrument.netty.NettyWritevAdvice;
+import io.sockmap.instrument.nio.ChannelAcceptAdvice;
+import io.sockmap.instrument.nio.ChannelCloseAdvice;
+import io.sockmap.instrument.nio.ChannelGatherWriteAdvice;
+import io.sockmap.instrument.nio.ChannelReadAdvice;
+import io.sockmap.instrument.nio.ChannelScatterReadAdvice;
+import io.sockmap.instrument.nio.ChannelWriteAdvice;
+import net.bytebuddy.description.method.MethodDescription;
+import net.bytebuddy.matcher.ElementMatcher;
+
 import java.lang.instrument.Instrumentation;
+import java.nio.ByteBuffer;
 import java.net.Socket;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +37,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
+import static net.bytebuddy.matcher.ElementMatchers.isPublic;
+import static net.bytebuddy.matcher.ElementMatchers.isStatic;
+import static net.bytebuddy.matcher.ElementMatchers.nameEndsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
 import static net.bytebuddy.matcher.ElementMatchers.not;
@@ -35,6 +56,11 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
  *   <tr><td>{@code java.net.Socket$SocketOutputStream.write(byte[],int,int)}</td><td>{@link SocketWriteAdvice}</td></tr>
  *   <tr><td>{@code java.net.Socket.close()}</td><td>{@link SocketCloseAdvice}</td></tr>
  *   <tr><td>{@code java.net.ServerSocket.implAccept(Socket)}</td><td>{@link AcceptAdvice}</td></tr>
+ *   <tr><td>{@code sun.nio.ch.SocketChannelImpl} read/write (single and vectored), {@code implCloseSelectableChannel()}</td>
+ *       <td>{@code instrument.nio}</td></tr>
+ *   <tr><td>{@code sun.nio.ch.ServerSocketChannelImpl.accept()}</td><td>{@code instrument.nio}</td></tr>
+ *   <tr><td>Netty {@code io.netty.channel.unix.FileDescriptor} and {@code Socket} (when loaded; not required)</td>
+ *       <td>{@code instrument.netty}</td></tr>
  * </table>
  * {@code read()}, {@code write(int)} and {@code InputStream.transferTo} go through the first two
  * (no JDK version overrides {@code transferTo} for socket streams); the streams' {@code close()}
@@ -45,7 +71,13 @@ public final class Instrumenter {
     static final String SOCKET_OUTPUT_STREAM = "java.net.Socket$SocketOutputStream";
     static final String SOCKET = "java.net.Socket";
     static final String SERVER_SOCKET = "java.net.ServerSocket";
-    private static final String[] TYPES = {SOCKET_INPUT_STREAM, SOCKET_OUTPUT_STREAM, SOCKET, SERVER_SOCKET};
+    static final String SOCKET_CHANNEL = "sun.nio.ch.SocketChannelImpl";
+    static final String SERVER_SOCKET_CHANNEL = "sun.nio.ch.ServerSocketChannelImpl";
+    private static final String[] TYPES = {SOCKET_INPUT_STREAM, SOCKET_OUTPUT_STREAM, SOCKET, SERVER_SOCKET,
+        SOCKET_CHANNEL, SERVER_SOCKET_CHANNEL};
+    /** Netty's native socket classes (also relocated copies); instrumented when the application loads them. */
+    static final String NETTY_FILE_DESCRIPTOR = "io.netty.channel.unix.FileDescriptor";
+    static final String NETTY_SOCKET = "io.netty.channel.unix.Socket";
 
     private static final String BYTE_BUDDY_SAFE = "net.bytebuddy.safe";
 
@@ -120,7 +152,7 @@ public final class Instrumenter {
                     .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
                     .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                     .with(new RecordingListener(transformed, errors))
-                    .ignore(not(namedOneOf(TYPES)))
+                    .ignore(not(namedOneOf(TYPES).or(nameEndsWith(NETTY_FILE_DESCRIPTOR)).or(nameEndsWith(NETTY_SOCKET))))
                     .type(named(SOCKET_INPUT_STREAM))
                     .transform((b, t, cl, m, pd) -> b.visit(Advice.to(SocketReadAdvice.class)
                             .on(named("read").and(takesArguments(byte[].class, int.class, int.class)))))
@@ -133,6 +165,38 @@ public final class Instrumenter {
                     .type(named(SERVER_SOCKET))
                     .transform((b, t, cl, m, pd) -> b.visit(Advice.to(AcceptAdvice.class)
                             .on(named("implAccept").and(takesArguments(Socket.class)))))
+                    .type(named(SOCKET_CHANNEL))
+                    .transform((b, t, cl, m, pd) -> b
+                            .visit(Advice.to(ChannelReadAdvice.class)
+                                    .on(named("read").and(takesArguments(ByteBuffer.class))))
+                            .visit(Advice.to(ChannelScatterReadAdvice.class)
+                                    .on(named("read").and(takesArguments(ByteBuffer[].class, int.class, int.class))))
+                            .visit(Advice.to(ChannelWriteAdvice.class)
+                                    .on(named("write").and(takesArguments(ByteBuffer.class))))
+                            .visit(Advice.to(ChannelGatherWriteAdvice.class)
+                                    .on(named("write").and(takesArguments(ByteBuffer[].class, int.class, int.class))))
+                            .visit(Advice.to(ChannelCloseAdvice.class)
+                                    .on(named("implCloseSelectableChannel").and(takesArguments(0)))))
+                    .type(named(SERVER_SOCKET_CHANNEL))
+                    .transform((b, t, cl, m, pd) -> b.visit(Advice.to(ChannelAcceptAdvice.class)
+                            .on(named("accept").and(takesArguments(0)))))
+                    .type(nameEndsWith(NETTY_FILE_DESCRIPTOR))
+                    .transform((b, t, cl, m, pd) -> b
+                            .visit(Advice.to(NettyReadAdvice.class).on(nettyMethod("read", ByteBuffer.class, int.class, int.class)))
+                            .visit(Advice.to(NettyReadAddressAdvice.class).on(nettyMethod("readAddress", long.class, int.class, int.class)))
+                            .visit(Advice.to(NettyWriteAdvice.class).on(nettyMethod("write", ByteBuffer.class, int.class, int.class)))
+                            .visit(Advice.to(NettyWriteAddressAdvice.class).on(nettyMethod("writeAddress", long.class, int.class, int.class)))
+                            .visit(Advice.to(NettyWritevAdvice.class)
+                                    .on(nettyMethod("writev", ByteBuffer[].class, int.class, int.class, long.class)))
+                            .visit(Advice.to(NettyWritevAddressesAdvice.class).on(nettyMethod("writevAddresses", long.class, int.class)))
+                            .visit(Advice.to(NettyCloseAdvice.class).on(nettyMethod("close"))))
+                    .type(nameEndsWith(NETTY_SOCKET))
+                    .transform((b, t, cl, m, pd) -> b
+                            .visit(Advice.to(NettyReadAdvice.class).on(nettyMethod("recv", ByteBuffer.class, int.class, int.class)))
+                            .visit(Advice.to(NettyReadAddressAdvice.class).on(nettyMethod("recvAddress", long.class, int.class, int.class)))
+                            .visit(Advice.to(NettyWriteAdvice.class).on(nettyMethod("send", ByteBuffer.class, int.class, int.class)))
+                            .visit(Advice.to(NettyWriteAddressAdvice.class).on(nettyMethod("sendAddress", long.class, int.class, int.class)))
+                            .visit(Advice.to(NettyAcceptAdvice.class).on(nettyMethod("accept", byte[].class))))
                     .installOn(inst);
             if (!errors.isEmpty() || !transformed.containsAll(Set.of(TYPES))) {
                 installed.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
@@ -141,10 +205,17 @@ public final class Instrumenter {
             transformer = installed;
             BridgeWiring.wire(settings, splicer);
             log.info("socket streams instrumented: pure relays are spliced after " + settings.minBytes() + " bytes");
+            log.info("NIO socket channels and Netty native sockets instrumented: pure relays are spliced after "
+                    + settings.minBytes() + " bytes");
             return null;
         } catch (Throwable t) {
             return fail(log, t.toString());
         }
+    }
+
+    /** A public instance method of Netty's socket classes (the private static natives share the names). */
+    private static ElementMatcher.Junction<MethodDescription> nettyMethod(String name, Class<?>... args) {
+        return named(name).and(takesArguments(args)).and(isPublic()).and(not(isStatic()));
     }
 
     private static String fail(InstrumentLog log, String why) {

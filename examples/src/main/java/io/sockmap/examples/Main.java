@@ -15,6 +15,8 @@ public final class Main {
             "TransferToProxy", TransferToProxy::main,
             "VirtualThreadProxy", VirtualThreadProxy::main,
             "TransformingProxy", TransformingProxy::main,
+            "NioSelectorProxy", NioSelectorProxy::main,
+            "NettyProxy", NettyProxy::main,
             "Backend", Backend::main,
             "LoadClient", LoadClient::main);
 
@@ -25,7 +27,7 @@ public final class Main {
         Consumer<String[]> program = args.length == 0 ? null : PROGRAMS.get(args[0]);
         if (program == null) {
             System.err.println("usage: java -jar sockmap-examples.jar PROGRAM [options]   (PROGRAM --help for its options)");
-            System.err.println("programs: ThreadPairProxy TransferToProxy VirtualThreadProxy TransformingProxy Backend LoadClient");
+            System.err.println("programs: ThreadPairProxy TransferToProxy VirtualThreadProxy TransformingProxy NioSelectorProxy NettyProxy Backend LoadClient");
             System.exit(2);
         }
         program.accept(Arrays.copyOfRange(args, 1, args.length));

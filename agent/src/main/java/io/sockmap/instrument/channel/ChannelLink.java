@@ -1,0 +1,171 @@
+package io.sockmap.instrument.channel;
+
+import io.sockmap.engine.DirectionListener;
+import io.sockmap.engine.SplicedDirection;
+import io.sockmap.kernel.KernelException;
+import io.sockmap.kernel.LibC;
+
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One direction of channels handed to the engine, seen from the application: the outcome a read
+ * of the source returns, and the release done before either channel is closed. Holds strong
+ * references to both channels until released, so nothing closes an fd the engine still uses.
+ *
+ * <p>When the direction ends, the source is kicked ({@code SO_RCVLOWAT}, which runs the socket's
+ * data-ready callback when it has seen FIN or an error): an edge-triggered event loop (Netty's
+ * epoll transport) that read "nothing now" while the engine was still draining gets a fresh
+ * readiness event and reads again, now seeing EOF or the error. This runs on the engine's
+ * watcher before any detach, so the fd is still the source's.
+ */
+final class ChannelLink implements DirectionListener {
+    static final int LIVE = 0;
+    static final int EOF = 1;
+    static final int RESET = 2;
+    static final int SOURCE_CLOSED = 3;
+    static final int DETACHED = 4;
+
+    final TrackedChannel source;
+    final TrackedChannel target;
+    final int sourceFd;
+    private volatile Object sourceChannel;
+    private volatile Object targetChannel;
+    private volatile SplicedDirection direction;
+    private volatile int outcome = LIVE;
+    private volatile IOException abortCause;
+    private volatile Thread waiter;
+    private final AtomicBoolean released = new AtomicBoolean();
+    private volatile boolean releaseRequested;
+    private volatile long releaseDrainMillis;
+    private volatile int releaseOutcome;
+    private final ChannelRegistry registry;
+
+    ChannelLink(TrackedChannel source, Object sourceChannel, int sourceFd, TrackedChannel target, Object targetChannel,
+                ChannelRegistry registry) {
+        this.source = source;
+        this.target = target;
+        this.sourceFd = sourceFd;
+        this.sourceChannel = sourceChannel;
+        this.targetChannel = targetChannel;
+        this.registry = registry;
+    }
+
+    int outcome() { return outcome; }
+
+    IOException abortCause() { return abortCause; }
+
+    SplicedDirection direction() { return direction; }
+
+    void attached(SplicedDirection d) {
+        direction = d;
+        if (releaseRequested) release(releaseDrainMillis, releaseOutcome);
+    }
+
+    void refused() {
+        released.set(true);
+        finish(DETACHED);
+        dropReferences();
+    }
+
+    @Override
+    public void onEof() {
+        finish(EOF);
+        kick();
+    }
+
+    @Override
+    public void onAbort(IOException cause) {
+        abortCause = cause;
+        finish(RESET);
+        kick();
+    }
+
+    private void kick() {
+        if (released.get()) return;
+        try {
+            LibC.setsockoptInt(sourceFd, LibC.SOL_SOCKET, LibC.SO_RCVLOWAT, 1, "setsockopt(SO_RCVLOWAT)");
+        } catch (KernelException | RuntimeException ignored) {
+            // the source is gone: nobody waits for it
+        }
+    }
+
+    /**
+     * Before the application closes one of the channels: waits up to {@code drainMillis} for the
+     * kernel's bytes in flight to reach the target's send queue, detaches the direction, drops
+     * the references and wakes a parked reader with {@code closedOutcome} (unless it ended).
+     */
+    void release(long drainMillis, int closedOutcome) {
+        SplicedDirection d = awaitAttached(drainMillis);
+        if (d == null) {
+            releaseDrainMillis = drainMillis;
+            releaseOutcome = closedOutcome;
+            releaseRequested = true;
+            if (direction == null) return;
+            d = direction;
+        }
+        if (!released.compareAndSet(false, true)) return;
+        try {
+            if (!d.isDone()) {
+                try {
+                    d.awaitDrained(drainMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        } catch (RuntimeException ignored) {
+            // detach anyway
+        } finally {
+            try {
+                d.detach();
+            } catch (RuntimeException ignored) {
+                // the engine must let go of the fds whatever happens
+            }
+            finish(closedOutcome);
+            dropReferences();
+        }
+    }
+
+    boolean isReleased() { return released.get(); }
+
+    private void dropReferences() {
+        sourceChannel = null;
+        targetChannel = null;
+        if (target.asTarget == this) target.asTarget = null;
+        registry.removeLive(this);
+    }
+
+    private SplicedDirection awaitAttached(long maxMillis) {
+        SplicedDirection d = direction;
+        long deadline = System.nanoTime() + maxMillis * 1_000_000L;
+        while (d == null && !released.get() && System.nanoTime() - deadline < 0) {
+            LockSupport.parkNanos(this, 200_000L);
+            d = direction;
+        }
+        return d;
+    }
+
+    private void finish(int to) {
+        synchronized (this) {
+            if (outcome == LIVE) outcome = to;
+        }
+        Thread w = waiter;
+        if (w != null) LockSupport.unpark(w);
+    }
+
+    /** Registers {@code t} as the parked reader to wake (blocking channels); false if another holds the slot. */
+    boolean addWaiter(Thread t) {
+        synchronized (this) {
+            if (waiter != null && waiter != t) return false;
+            waiter = t;
+            return true;
+        }
+    }
+
+    void removeWaiter(Thread t) {
+        synchronized (this) {
+            if (waiter == t) waiter = null;
+        }
+    }
+}
