@@ -139,12 +139,17 @@ public final class Bench implements Callable<Integer> {
         List<Measurement> results;
         try {
             Map<BackendKind, InetSocketAddress> backendAddresses = new EnumMap<>(BackendKind.class);
-            backends.add(startBackend(env, "backend-sink", List.of("--mode", "sink", "--no-hash", "--buffer", "256K")));
-            backendAddresses.put(BackendKind.SINK, new InetSocketAddress("127.0.0.1", backends.get(0).port));
-            backends.add(startBackend(env, "backend-reqresp", List.of("--mode", "reqresp", "--size", "1024")));
-            backendAddresses.put(BackendKind.REQRESP, new InetSocketAddress("127.0.0.1", backends.get(1).port));
-            log.println("== backends: sink :" + backends.get(0).port + ", reqresp :" + backends.get(1).port
-                    + " (" + env.benchJava() + ")");
+            for (BackendKind kind : loads.stream().map(Workload::backend).distinct().sorted().toList()) {
+                List<String> args = switch (kind) {
+                    case SINK -> List.of("--mode", "sink", "--no-hash", "--buffer", "256K");
+                    case REQRESP -> List.of("--mode", "reqresp", "--size", "1024");
+                    case ECHO -> List.of("--mode", "echo", "--buffer", "64K");
+                };
+                Launched b = startBackend(env, "backend-" + kind.name().toLowerCase(Locale.ROOT), args);
+                backends.add(b);
+                backendAddresses.put(kind, new InetSocketAddress("127.0.0.1", b.port));
+                log.println("== backend " + kind.name().toLowerCase(Locale.ROOT) + " on :" + b.port + " (" + env.benchJava() + ")");
+            }
 
             if (limitNote != null) {
                 notes.add(limitNote);
@@ -157,7 +162,7 @@ public final class Bench implements Callable<Integer> {
                     log.println("== " + check);
                 }
             }
-            warmUp(started, quick ? 0.5 : 1);
+            warmUp(started, backendAddresses.keySet(), quick ? 0.5 : 1);
             String header = environment(env, plan, loadBefore);
             Files.writeString(dir.resolve("environment.md"), header);
             results = new Runner(started, loads, plan.repetitions(), dir.resolve("results.csv"), log).run();
@@ -242,13 +247,21 @@ public final class Bench implements Callable<Integer> {
     }
 
     /** A short bulk and request/response run through every subject, so JITs and caches are warm. */
-    private void warmUp(List<Subject> subjects, double secs) throws IOException, InterruptedException {
-        log.println("== warm-up: " + secs + " s bulk + " + secs + " s request/response per configuration");
+    private void warmUp(List<Subject> subjects, java.util.Set<BackendKind> kinds, double secs)
+            throws IOException, InterruptedException {
+        log.println("== warm-up: " + secs + " s per backend and configuration");
         for (Subject s : subjects) {
-            LoadClient.run("--target", Workload.hostPort(s.endpoint(BackendKind.SINK)), "--mode", "bulk",
-                    "--backend", "sink", "--streams", "2", "--duration", Double.toString(secs), "--no-verify");
-            LoadClient.run("--target", Workload.hostPort(s.endpoint(BackendKind.REQRESP)), "--mode", "rr",
-                    "--connections", "16", "--duration", Double.toString(secs));
+            for (BackendKind kind : kinds) {
+                String target = Workload.hostPort(s.endpoint(kind));
+                switch (kind) {
+                    case SINK -> LoadClient.run("--target", target, "--mode", "bulk", "--backend", "sink",
+                            "--streams", "2", "--duration", Double.toString(secs), "--no-verify");
+                    case REQRESP -> LoadClient.run("--target", target, "--mode", "rr", "--connections", "16",
+                            "--duration", Double.toString(secs));
+                    case ECHO -> LoadClient.run("--target", target, "--mode", "bulk", "--backend", "echo",
+                            "--streams", "2", "--duration", Double.toString(secs), "--no-verify");
+                }
+            }
         }
     }
 

@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,14 +19,23 @@ import org.HdrHistogram.Histogram;
  * <ul>
  * <li>{@link Kind#REQUEST}: send {@code size} bytes to {@code Backend --mode reqresp}, read the
  *     same {@code size} bytes back (compared), close;</li>
- * <li>{@link Kind#UPLOAD}: send {@code size} bytes to {@code Backend --mode sink}, half-close,
- *     read the sink's 40-byte reply and check its byte count, close.</li>
+ * <li>{@link Kind#EXCHANGE}: send {@code size} bytes to {@code Backend --mode echo} (from a
+ *     second thread) while reading the {@code size} bytes that come back (compared), then close:
+ *     both directions carry {@code size} bytes and the connection stays established meanwhile, as
+ *     an upload or download that waits for its answer does.</li>
  * </ul>
  * The latency of one connection runs from before {@code connect} to the end of the reply.
  */
 final class ShortConnections {
 
-    enum Kind { REQUEST, UPLOAD }
+    enum Kind { REQUEST, EXCHANGE }
+
+    private static final java.util.concurrent.ExecutorService WRITERS =
+            java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "exchange-writer");
+                t.setDaemon(true);
+                return t;
+            });
 
     /** Connections completed, payload bytes delivered to the backend, latencies (ns), errors. */
     record Result(long connections, long bytes, double seconds, Histogram latencies, int errors, String firstError) {
@@ -57,7 +65,7 @@ final class ShortConnections {
             histograms.add(h);
             int index = t;
             Thread thread = new Thread(() -> {
-                byte[] in = new byte[Math.max(size, 64)];
+                byte[] in = new byte[Math.max(Math.min(size, 1 << 20), 64)];
                 while (System.nanoTime() - deadline < 0) {
                     long t0 = System.nanoTime();
                     try {
@@ -98,14 +106,29 @@ final class ShortConnections {
                     throw new IOException("response differs from the request");
                 }
             } else {
-                for (int off = 0; off < payload.length; off += 64 * 1024) {
-                    out.write(payload, off, Math.min(64 * 1024, payload.length - off));
+                java.util.concurrent.Future<?> writing = WRITERS.submit(() -> {
+                    for (int off = 0; off < payload.length; off += 64 * 1024) {
+                        out.write(payload, off, Math.min(64 * 1024, payload.length - off));
+                    }
+                    return null;
+                });
+                for (int got = 0; got < payload.length; ) {
+                    int r = input.read(in, 0, Math.min(in.length, payload.length - got));
+                    if (r < 0) {
+                        throw new IOException("EOF after " + got + " of " + payload.length + " echoed bytes");
+                    }
+                    if (Arrays.mismatch(in, 0, r, payload, got, got + r) >= 0) {
+                        throw new IOException("echoed bytes differ from what was sent");
+                    }
+                    got += r;
                 }
-                s.shutdownOutput();
-                readFully(input, in, 40);
-                long count = ByteBuffer.wrap(in, 0, 8).getLong();
-                if (count != payload.length) {
-                    throw new IOException("the sink received " + count + " bytes, expected " + payload.length);
+                try {
+                    writing.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IOException("writing: " + e.getCause(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted");
                 }
             }
         }

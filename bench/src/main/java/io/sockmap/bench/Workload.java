@@ -45,10 +45,13 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
                 shortRequests(plan));
     }
 
-    /** The sockmap.minBytes sweep: short 1 KiB connections and uploads of a few sizes per connection. */
+    /**
+     * The sockmap.minBytes sweep: short 1 KiB connections (never spliced) and connections that
+     * exchange a few sizes both ways with an echo server.
+     */
     static List<Workload> sweep(Plan plan) {
-        return List.of(shortRequests(plan), upload(128 << 10, "128k", plan), upload(1 << 20, "1m", plan),
-                upload(16 << 20, "16m", plan));
+        return List.of(shortRequests(plan), exchange(64 << 10, "64k", plan), exchange(256 << 10, "256k", plan),
+                exchange(1 << 20, "1m", plan), exchange(16 << 20, "16m", plan));
     }
 
     static Workload bulk(int streams, Plan plan) {
@@ -98,11 +101,12 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
         return shortConnections(spec, ShortConnections.Kind.REQUEST, BackendKind.REQRESP, 1024, plan.shortConcurrency(), plan);
     }
 
-    static Workload upload(int size, String label, Plan plan) {
-        TableSpec spec = new TableSpec("upload-" + label,
-                "Short connections uploading " + label + " each (4 client threads, Gbit/s received by the sink)",
+    static Workload exchange(int size, String label, Plan plan) {
+        TableSpec spec = new TableSpec("exchange-" + label,
+                "Connections exchanging " + label + " each way with an echo server, then closing (4 client threads;"
+                        + " Gbit/s = bytes echoed back / time)",
                 Metric.GBPS, UPLOAD_COLUMNS, List.of());
-        return shortConnections(spec, ShortConnections.Kind.UPLOAD, BackendKind.SINK, size, 4, plan);
+        return shortConnections(spec, ShortConnections.Kind.EXCHANGE, BackendKind.ECHO, size, 4, plan);
     }
 
     private static Workload shortConnections(TableSpec spec, ShortConnections.Kind kind, BackendKind backend, int size,
