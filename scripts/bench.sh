@@ -5,7 +5,7 @@
 #
 #   bash scripts/bench.sh                    the full run (<= 15 minutes on 2 cores)
 #   bash scripts/bench.sh --quick            validation run (~2 minutes)
-#   bash scripts/bench.sh --sweep-min-bytes 16k,64k,256k,1m   choose sockmap.minBytes
+#   bash scripts/bench.sh --sweep-min-bytes 16k,64k,256k,1m,4m   how sockmap.minBytes was chosen (~8 min)
 #   bash scripts/bench.sh --help             every option (subset of configurations or loads, durations, ...)
 #
 # Configurations: direct (client -> backend), each example proxy without and with

@@ -42,7 +42,8 @@ public final class Bench implements Callable<Integer> {
 
     @Option(names = "--sweep-min-bytes", paramLabel = "SIZES", split = ",",
             description = "Instead of the main benchmark: ThreadPairProxy without the agent and with sockmap.minBytes=each "
-                    + "of SIZES (e.g. 4k,16k,64k,256k,1m) on short connections and uploads.")
+                    + "of SIZES (e.g. 16k,64k,256k,1m,4m) on short connections, 100 request/response connections and "
+                    + "connections exchanging 64k..16m.")
     List<String> sweep;
 
     @Option(names = "--repetitions", description = "Repetitions per (load, configuration); default 3 (quick: 1).")

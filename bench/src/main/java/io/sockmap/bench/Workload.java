@@ -46,11 +46,12 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
     }
 
     /**
-     * The sockmap.minBytes sweep: short 1 KiB connections (never spliced) and connections that
-     * exchange a few sizes both ways with an echo server.
+     * The sockmap.minBytes sweep: short 1 KiB connections (never spliced), 1 KiB request/response
+     * on 100 long-lived connections (spliced during the run below about 400 KiB), and connections
+     * that exchange a few sizes both ways with an echo server.
      */
     static List<Workload> sweep(Plan plan) {
-        return List.of(shortRequests(plan), exchange(64 << 10, "64k", plan), exchange(256 << 10, "256k", plan),
+        return List.of(shortRequests(plan), rr(100, plan), exchange(64 << 10, "64k", plan), exchange(256 << 10, "256k", plan),
                 exchange(1 << 20, "1m", plan), exchange(16 << 20, "16m", plan));
     }
 
