@@ -90,6 +90,9 @@ public final class Bench implements Callable<Integer> {
     private String limitNote;
 
     public static void main(String[] args) {
+        // Ctrl-C: stop the proxies and backends this run started (its own children only)
+        Runtime.getRuntime().addShutdownHook(new Thread(() ->
+                ProcessHandle.current().children().forEach(ProcessHandle::destroy), "bench-cleanup"));
         System.exit(new CommandLine(new Bench()).execute(args));
     }
 
