@@ -4,7 +4,7 @@ package io.sockmap.bench;
 enum BackendKind {
     /** {@code Backend --mode sink --no-hash}: counts what it receives, replies the count at EOF. */
     SINK,
-    /** {@code Backend --mode reqresp --size 1024}: answers each 1 KiB request with the same bytes. */
+    /** {@link ReqRespServer} (NIO): answers each 1 KiB request with the same bytes. */
     REQRESP,
     /** {@code Backend --mode echo}: writes back everything it reads (the minBytes sweep). */
     ECHO

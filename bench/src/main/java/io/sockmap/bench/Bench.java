@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 import io.sockmap.bench.report.Chart;
@@ -91,8 +92,17 @@ public final class Bench implements Callable<Integer> {
 
     public static void main(String[] args) {
         // Ctrl-C: stop the proxies and backends this run started (its own children only)
-        Runtime.getRuntime().addShutdownHook(new Thread(() ->
-                ProcessHandle.current().children().forEach(ProcessHandle::destroy), "bench-cleanup"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            List<ProcessHandle> children = ProcessHandle.current().children().toList();
+            children.forEach(ProcessHandle::destroy);
+            for (ProcessHandle c : children) {
+                try {
+                    c.onExit().get(5, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    c.destroyForcibly();
+                }
+            }
+        }, "bench-cleanup"));
         System.exit(new CommandLine(new Bench()).execute(args));
     }
 
@@ -146,7 +156,7 @@ public final class Bench implements Callable<Integer> {
             for (BackendKind kind : loads.stream().map(Workload::backend).distinct().sorted().toList()) {
                 List<String> args = switch (kind) {
                     case SINK -> List.of("--mode", "sink", "--no-hash", "--buffer", "256K");
-                    case REQRESP -> List.of("--mode", "reqresp", "--size", "1024");
+                    case REQRESP -> List.of();   // ReqRespServer: NIO, see startBackend
                     case ECHO -> List.of("--mode", "echo", "--buffer", "64K");
                 };
                 Launched b = startBackend(env, "backend-" + kind.name().toLowerCase(Locale.ROOT), args);
@@ -194,9 +204,18 @@ public final class Bench implements Callable<Integer> {
         return results.stream().allMatch(Measurement::ok) ? 0 : 1;
     }
 
+    /**
+     * The request/response backend is the harness's own {@link ReqRespServer} (a few selector
+     * threads: 10,000 direct connections must not measure a scheduler of 10,000 threads); the
+     * others are the examples' {@code Backend}.
+     */
     private Launched startBackend(Env env, String name, List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(env.benchJava(), "-cp", examplesJar.toString(),
-                "io.sockmap.examples.Backend", "--listen", "0"));
+        String self = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
+        List<String> cmd = name.endsWith("reqresp")
+                ? new ArrayList<>(List.of(env.benchJava(), "-cp", self, ReqRespServer.class.getName(), "--listen", "0",
+                        "--size", "1024"))
+                : new ArrayList<>(List.of(env.benchJava(), "-cp", examplesJar.toString(),
+                        "io.sockmap.examples.Backend", "--listen", "0"));
         cmd.addAll(args);
         return Launched.javaServer(name, cmd, env.logDir());
     }

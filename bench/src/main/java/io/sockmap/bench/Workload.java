@@ -74,12 +74,16 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
 
     static Workload rr(int connections, Plan plan) {
         TableSpec spec = new TableSpec("rr-" + connections,
-                "1 KiB request/response, " + String.format("%,d", connections) + " connections",
+                "1 KiB request/response, " + String.format("%,d", connections) + " connections (warm-up "
+                        + String.format(java.util.Locale.ROOT, "%.1f", Math.max(plan.rrWarmupSeconds(), connections / 2000.0)) + " s, then "
+                        + String.format(java.util.Locale.ROOT, "%.0f", plan.rrSeconds()) + " s measured)",
                 Metric.RPS, RR_COLUMNS, List.of(Metric.P99_US, Metric.MACHINE_CPU_US_PER_OP));
+        // a thread-per-connection proxy takes seconds to start 20,000 threads: measure after that
+        double warmup = Math.max(plan.rrWarmupSeconds(), connections / 2000.0);
         return new Workload(spec.workload(), BackendKind.REQRESP, spec, target -> {
             LoadClient.Result r = LoadClient.run("--target", hostPort(target), "--mode", "rr",
                     "--connections", Integer.toString(connections), "--size", "1024",
-                    "--duration", Double.toString(plan.rrSeconds()), "--warmup", Double.toString(plan.rrWarmupSeconds()),
+                    "--duration", Double.toString(plan.rrSeconds()), "--warmup", Double.toString(warmup),
                     "--connect-timeout", "30", "--idle-timeout", "60");
             LoadClient.RrResult rr = (LoadClient.RrResult) r;
             Map<Metric, Double> v = new EnumMap<>(Metric.class);
