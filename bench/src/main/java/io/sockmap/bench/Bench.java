@@ -362,6 +362,12 @@ public final class Bench implements Callable<Integer> {
         if (sweep != null) {
             b.append(" --sweep-min-bytes ").append(String.join(",", sweep));
         }
+        if (workloads != null) {
+            b.append(" --workloads ").append(String.join(",", workloads));
+        }
+        if (subjects != null) {
+            b.append(" --subjects '").append(subjects).append("'");
+        }
         b.append("` (").append(plan).append(")\n");
         b.append("- kernel: `").append(Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim()).append("`, ")
                 .append(Runtime.getRuntime().availableProcessors()).append(" CPUs (")
