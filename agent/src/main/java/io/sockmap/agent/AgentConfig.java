@@ -32,7 +32,7 @@ import java.util.function.Function;
  * skipPorts      ports/ranges never spliced            default none
  * addresses      CIDR blocks to splice                 default all (empty = all)
  * skipAddresses  CIDR blocks never spliced             default none
- * minBytes       size, 0..1024g                        default 64k
+ * minBytes       size, 0..1024g                        default 256k
  * maxPairs       integer, 1..1048576                   default 16384
  * maxInflight    size, 64k..1g, per direction          default 16m
  * drainTimeout   duration, 1ms..24h                    default 30s
@@ -66,7 +66,7 @@ public final class AgentConfig {
     public static final String PROPERTY_PREFIX = "sockmap.";
 
     public static final boolean DEFAULT_ENABLED = true;
-    public static final long DEFAULT_MIN_BYTES = 64L << 10;
+    public static final long DEFAULT_MIN_BYTES = 256L << 10;   // chosen by the benchmark: docs/BENCHMARKS.md
     public static final int DEFAULT_MAX_PAIRS = EngineConfig.DEFAULT_MAX_PAIRS;
     public static final long DEFAULT_MAX_INFLIGHT_BYTES = EngineConfig.DEFAULT_MAX_INFLIGHT_BYTES;
     public static final long DEFAULT_DRAIN_TIMEOUT_MILLIS = EngineConfig.DEFAULT_DRAIN_TIMEOUT_MILLIS;

@@ -47,14 +47,14 @@ class AgentConfigTest {
         assertTrue(c.skipPorts().isEmpty());
         assertEquals(List.of(), c.addresses());
         assertEquals(List.of(), c.skipAddresses());
-        assertEquals(65536, c.minBytes());
+        assertEquals(256L << 10, c.minBytes());
         assertEquals(16384, c.maxPairs());
         assertEquals(16L << 20, c.maxInflightBytes());
         assertEquals(30_000, c.drainTimeoutMillis());
         assertEquals(AgentLog.Level.INFO, c.logLevel());
         assertFalse(c.failHard());
         assertEquals(AgentConfig.defaults().toString(), c.toString());
-        assertEquals("enabled=true, ports=all, skipPorts=none, addresses=all, skipAddresses=none, minBytes=64k, "
+        assertEquals("enabled=true, ports=all, skipPorts=none, addresses=all, skipAddresses=none, minBytes=256k, "
                 + "maxPairs=16384, maxInflight=16m, drainTimeout=30s, logLevel=info, failHard=false", c.toString());
         assertEquals(new io.sockmap.engine.EngineConfig(16384, 16L << 20, 30_000), c.engineConfig());
         assertEquals(ok(args(null)).toString(), ok(args("")).toString());
@@ -158,10 +158,10 @@ class AgentConfigTest {
             "maxPairs#1048577#1048577 is out of range; expected an integer from 1 to 1048576; using 16384",
             "maxPairs#99999999999#expected an integer from 1 to 1048576; using 16384",
             "maxPairs#1.5#expected an integer from 1 to 1048576; using 16384",
-            "minBytes#64x#expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 64k",
-            "minBytes#-1#expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 64k",
-            "minBytes#k#expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 64k",
-            "minBytes#1025g#1025g is out of range; expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 64k",
+            "minBytes#64x#expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 256k",
+            "minBytes#-1#expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 256k",
+            "minBytes#k#expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 256k",
+            "minBytes#1025g#1025g is out of range; expected a size from 0 to 1024g: bytes with an optional suffix k, m or g (like 64k); using 256k",
             "maxInflight#1000#1000 is out of range; expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 16m",
             "maxInflight#2g#2g is out of range; expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 16m",
             "maxInflight#4mb#expected a size from 64k to 1g: bytes with an optional suffix k, m or g (like 4m); using 16m",

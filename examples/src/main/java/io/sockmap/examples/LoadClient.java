@@ -166,10 +166,15 @@ public final class LoadClient {
         }
     }
 
-    /** Result of {@code --mode rr}; latencies in microseconds. */
+    /**
+     * Result of {@code --mode rr}; latencies in microseconds. {@code windowStartNanos} and
+     * {@code windowEndNanos} are the {@link System#nanoTime()} bounds of the measured window (after
+     * the connections were opened and the warm-up ended), for a caller in the same JVM that samples
+     * CPU time and wants the part that belongs to the window.
+     */
     public record RrResult(int connections, int size, double seconds, long requests, double p50us, double p99us,
                            double p999us, double maxUs, double meanUs, int mismatches, int errors,
-                           List<String> problems) implements Result {
+                           List<String> problems, long windowStartNanos, long windowEndNanos) implements Result {
         public double requestsPerSecond() {
             return seconds > 0 ? requests / seconds : 0;
         }
@@ -411,7 +416,8 @@ public final class LoadClient {
             return new RrResult(o.connections, o.size, o.duration, requests,
                     any ? h.getValueAtPercentile(50) / us : 0, any ? h.getValueAtPercentile(99) / us : 0,
                     any ? h.getValueAtPercentile(99.9) / us : 0, any ? h.getMaxValue() / us : 0,
-                    any ? h.getMean() / us : 0, problems.mismatches.get(), problems.errors.get(), problems.list());
+                    any ? h.getMean() / us : 0, problems.mismatches.get(), problems.errors.get(), problems.list(),
+                    measureFrom, deadline);
         }
 
         /** Hands the connections to the loops, then starts the clock; returns the start time. */

@@ -363,7 +363,7 @@ class AgentPackagingIT {
                 "[sockmap] WARN ignoring unknown agent argument colour=\"red\": known keys are enabled, ports, skipPorts,"
                         + " addresses, skipAddresses, minBytes, maxPairs, maxInflight, drainTimeout, logLevel, failHard",
                 "[sockmap] WARN ignoring agent argument minBytes=\"lots\": expected a size from 0 to 1024g: bytes with an"
-                        + " optional suffix k, m or g (like 64k); using 64k",
+                        + " optional suffix k, m or g (like 64k); using 256k",
                 "[sockmap] WARN ignoring sockmap.maxPairs=\"abc\": expected an integer from 1 to 1048576; using 16384"),
                 warnings, r::toString);
         assertTrue(r.probeOne("mbean Config").contains("maxPairs=16384"));
