@@ -65,6 +65,19 @@ fi
 
 ulimit -Hn 1048576 2>/dev/null || true
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# one proxy JVM holds 2 fds per connection (and this driver 2 as well: client + backend end), plus
+# its own ~100: without CAP_SYS_RESOURCE the hard limit cannot be raised, so fewer fit
+FD_LIMIT=$(ulimit -n)
+MAX_CONCURRENT=$(( (FD_LIMIT - 120) / 2 ))
+CONCURRENT=10000
+for ((i = 0; i < ${#EXTRA[@]}; i++)); do
+    if [ "${EXTRA[$i]}" = "--concurrent" ]; then CONCURRENT="${EXTRA[$((i + 1))]}"; fi
+done
+if [ "$CONCURRENT" -gt "$MAX_CONCURRENT" ]; then
+    echo "== NOTE: ulimit -n is $FD_LIMIT and cannot be raised here (no CAP_SYS_RESOURCE): phase 1 runs" \
+         "$MAX_CONCURRENT concurrent connections instead of $CONCURRENT"
+    EXTRA+=(--concurrent "$MAX_CONCURRENT")
+fi
 if [ "$(cat /proc/sys/kernel/pid_max)" -lt 65536 ] && [ -w /proc/sys/kernel/pid_max ]; then
     echo "== raising kernel.pid_max $(cat /proc/sys/kernel/pid_max) -> 65536 (a thread per direction for 10,000 connections)"
     echo 65536 > /proc/sys/kernel/pid_max

@@ -142,14 +142,21 @@ public final class Soak {
     /** Phase 1: n connections at once; returns the peak of DirectionsActive. */
     private long concurrent(int n) throws Exception {
         barrier = new CountDownLatch(1);
-        Semaphore connecting = new Semaphore(256);
+        Semaphore connecting = new Semaphore(64);
         CountDownLatch all = new CountDownLatch(n);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1800);
+        CountDownLatch connected = new CountDownLatch(n);
         for (int i = 0; i < n; i++) {
             long id = Plan.PHASE1_BIT | i;
             connecting.acquire();
-            launch(Plan.of(o.seed, id, o.phase1Bytes), deadline, () -> connecting.release(), all);
+            launch(Plan.of(o.seed, id, o.phase1Bytes), deadline, () -> {
+                connecting.release();
+                connected.countDown();
+            }, all);
         }
+        connected.await();
+        say("phase 1: all " + n + " clients connected; waiting (at most 120 s) until the agent has spliced both"
+                + " directions of each");
         // every connection open and past its first part: wait for the kernel to have them all
         long peak = 0;
         long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
@@ -194,7 +201,7 @@ public final class Soak {
                 Socket s = new Socket();
                 try {
                     s.setTcpNoDelay(true);
-                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port), 30_000);
+                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port), 120_000);
                     c.clientSocket = s;
                     s.getOutputStream().write(ByteBuffer.allocate(8).putLong(plan.id()).array());
                 } catch (IOException e) {
@@ -214,11 +221,16 @@ public final class Soak {
                 } finally {
                     if (connected != null) connected.run();
                 }
-                c.runSide(s, true, barrier, threads::execute, o.readTimeoutMillis);
+                c.runSide(s, true, barrier, threads::execute, readTimeout(plan));
             } finally {
                 threads.execute(() -> complete(c, done, finishedHook));
             }
         });
+    }
+
+    /** Phase-1 connections wait at the barrier until every connection is open: no read timeout then. */
+    private int readTimeout(Plan plan) {
+        return plan.pauseAfter() > 0 ? 0 : o.readTimeoutMillis;
     }
 
     private void complete(SoakConnection c, CountDownLatch done, Runnable hook) {
@@ -294,7 +306,7 @@ public final class Soak {
             }
             c.backendSocket = s;
         }
-        c.runSide(s, false, barrier, threads::execute, o.readTimeoutMillis);
+        c.runSide(s, false, barrier, threads::execute, readTimeout(c.plan));
     }
 
     /** Waits until the proxy has no spliced direction and its fds stop changing. */
