@@ -139,7 +139,9 @@ class AgentFaultsIT {
             try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port);
                  Socket backend = backendListen.accept()) {
                 Stream up = Stream.start(client, total); // client -> backend, then half-close
-                Stream down = Stream.start(backend, 0);   // the backend only reads (and checks) up
+                // the backend only reads (and checks): no half-close, which would make the proxy's
+                // client socket not ESTABLISHED and so not spliceable
+                Stream down = Stream.start(backend, -1);
                 down.awaitReceived(16 * MIB, 30);
                 awaitSpliced(proxy, 1);
                 long t0 = System.nanoTime();
@@ -330,6 +332,10 @@ class AgentFaultsIT {
         }
 
         private void write(Socket s) {
+            if (limit < 0) {
+                writeEnd.complete("done"); // a reader only
+                return;
+            }
             byte[] buf = new byte[64 * 1024];
             try {
                 OutputStream out = s.getOutputStream();
@@ -388,7 +394,7 @@ class AgentFaultsIT {
                 throw new AssertionError("the reader hung " + when + ": " + this);
             }
             assertTrue(r.equals("EOF") || r.startsWith("error"), "reader ended " + r + " " + when);
-            if (limit == 0) return;
+            if (limit <= 0) return;
             try {
                 writeEnd.get(seconds, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
