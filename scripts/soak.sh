@@ -95,5 +95,5 @@ if [ "$CUSTOM_MAIN" = 0 ]; then
 fi
 
 read -r -a SOAK_JVM <<< "${SOAK_OPTS:-}"   # e.g. SOAK_OPTS=-Dsoak.proxyLog=/tmp/proxy.log
-exec "$SOAK_JAVA" -Xmx3g ${SOAK_JVM[@]+"${SOAK_JVM[@]}"} -cp it-tests/target/test-classes io.sockmap.it.soak.Soak \
+exec "$SOAK_JAVA" -Xmx3g ${SOAK_JVM[@]+"${SOAK_JVM[@]}"} -cp "${SOAK_CP:-it-tests/target/test-classes}" io.sockmap.it.soak.Soak \
     --java "$PROXY_JAVA" --minutes "$MINUTES" "${JVM_OPTS[@]}" "${PROXY_ARGS[@]}" "${EXTRA[@]}"
