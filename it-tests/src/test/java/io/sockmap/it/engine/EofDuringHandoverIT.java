@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Timeout;
  * random moment around the second handover; the client must always get every byte and EOF.
  */
 class EofDuringHandoverIT {
-    private static final int ROUNDS = 300;
+    private static final int ROUNDS = 100;
 
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
