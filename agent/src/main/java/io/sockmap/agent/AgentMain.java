@@ -117,7 +117,8 @@ public final class AgentMain {
         final String reason = offReason == null ? "" : offReason;
         try {
             SpliceAgent.registerPlatform(new SpliceAgent(
-                    liveEngine == null ? null : () -> stats(liveEngine), () -> mode, () -> reason, version(), config.toString()));
+                    liveEngine == null ? null : () -> stats(liveEngine), () -> mode, () -> reason, version(), config.toString(),
+                    liveEngine == null ? null : liveEngine::mapEntries));
         } catch (Throwable t) {
             log.warn("JMX MBean " + SpliceAgent.OBJECT_NAME + " not registered", t);
         }

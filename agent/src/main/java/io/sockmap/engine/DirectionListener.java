@@ -14,4 +14,13 @@ public interface DirectionListener {
 
     /** The direction was aborted (reset, error, drain timeout, engine closed): the application sees an error. */
     void onAbort(IOException cause);
+
+    /**
+     * The engine handed the direction back to userspace while it was live (the engine is
+     * closing): every byte the kernel took from the source is in the target's send queue, the
+     * program no longer redirects, and the application relays the source itself from now on.
+     * The default does nothing.
+     */
+    default void onReturned() {
+    }
 }

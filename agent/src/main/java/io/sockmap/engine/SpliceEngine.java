@@ -53,6 +53,12 @@ public final class SpliceEngine implements AutoCloseable {
     private static final long HOT_TICK_MICROS = 200;
     private static final long TICK_MICROS = 1000;
     private static final long SLOT_QUARANTINE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /**
+     * Test-only fault injection, documented in docs/RELIABILITY.md: with
+     * {@code -Dsockmap.test.failWatcherAfter=N} the watcher thread fails (as if by an unexpected
+     * exception) once it has registered N directions. Never set it in production.
+     */
+    static final long WATCHER_FAULT_AFTER = Long.getLong("sockmap.test.failWatcherAfter", 0L);
 
     private final EngineConfig config;
     private final SpliceMaps maps;
@@ -78,6 +84,7 @@ public final class SpliceEngine implements AutoCloseable {
     private final List<Direction> hotDirs = new ArrayList<>(); // need a look on the next tick
     private final List<Direction> hotScratch = new ArrayList<>();
     private long nextFullTickNanos = System.nanoTime();
+    private long registeredDirections; // for the test-only fault injection
 
     // stats
     final Set<Direction> live = ConcurrentHashMap.newKeySet();
@@ -193,7 +200,31 @@ public final class SpliceEngine implements AutoCloseable {
                 kernel[0], kernel[1], user[0], user[1], pauses.get(), aborts.get(), fb);
     }
 
-    /** Aborts live pairs that do not drain within the drain timeout, closes every kernel object. */
+    /**
+     * What this engine holds in the kernel now (walks its maps: a diagnostic for leak checks,
+     * e.g. after a soak; not for a hot path). All zero once the engine is closed.
+     */
+    public MapEntries mapEntries() {
+        if (closed) return new MapEntries(0, 0, 0, 0);
+        long inUse;
+        synchronized (handoverLock) {
+            inUse = maps.capacity - freeSlots.size() - quarantine.size();
+        }
+        try {
+            long[] n = maps.countEntries();
+            return new MapEntries(n[0], n[1], n[2], inUse);
+        } catch (KernelException e) {
+            return new MapEntries(-1, -1, -1, inUse);
+        }
+    }
+
+    /**
+     * Closes every kernel object. Pairs spliced with {@link #splice} that do not complete within
+     * the drain timeout are aborted. Directions spliced with {@link #spliceDirection} are handed
+     * back to userspace ({@link DirectionListener#onReturned}) once the kernel holds nothing for
+     * them, within {@link #SHUTDOWN_DRAIN_MILLIS} (or the drain timeout if shorter) in all;
+     * those that do not drain in time are aborted. Never blocks without a bound.
+     */
     @Override
     public void close() {
         if (closed) return;
@@ -206,6 +237,7 @@ public final class SpliceEngine implements AutoCloseable {
             }
         }
         closed = true;
+        returnLiveDirections();
         try {
             onWatcher(() -> {
                 for (Direction d : new ArrayList<>(active)) {
@@ -228,11 +260,13 @@ public final class SpliceEngine implements AutoCloseable {
             LOG.warn("sockmap watcher did not stop; leaving its kernel objects open");
             return;
         }
-        LibC.closeFd(epollFd);
-        LibC.closeFd(wakeFd);
-        maps.close();
-        counters.close();
-        readBuffer.close();
+        synchronized (watches) { // see detach(): no direct detach while the maps go away
+            LibC.closeFd(epollFd);
+            LibC.closeFd(wakeFd);
+            maps.close();
+            counters.close();
+            readBuffer.close();
+        }
     }
 
     // ------------------------------------------------------------------ handover
@@ -257,6 +291,10 @@ public final class SpliceEngine implements AutoCloseable {
 
     private Direction handover(int src, int dst, boolean aToB, DirectionListener listener) throws SpliceRefusedException {
         if (closed) throw refuse(FallbackReason.ENGINE_CLOSED, "engine closed", null);
+        if (!watcher.isAlive()) {
+            // nothing would watch EOF or errors: never insert a socket then
+            throw refuse(FallbackReason.ENGINE_CLOSED, "sockmap watcher stopped", null);
+        }
         if (src < 0 || dst < 0) throw refuse(FallbackReason.NO_FD, "socket file descriptor not found", null);
         if (Thread.currentThread() == watcher) throw new IllegalStateException("spliceDirection called on the watcher thread");
         long srcCookie;
@@ -357,9 +395,17 @@ public final class SpliceEngine implements AutoCloseable {
                     return null;
                 });
             } catch (IOException e) {
-                // the watcher is gone: the kernel keeps moving bytes but nothing watches EOF; abort
+                // the watcher stopped after the insert: the kernel may already have redirected
+                // bytes, so relaying in userspace now could reorder them; abort (both peers see
+                // an error) and stop redirecting
+                maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
                 d.state = Direction.State.ABORTED;
-                throw refuse(FallbackReason.ENGINE_CLOSED, "watcher unavailable: " + e.getMessage(), e);
+                d.drained = false;
+                aborts.incrementAndGet();
+                fallbacks.get(FallbackReason.ENGINE_CLOSED).incrementAndGet();
+                LOG.warn("sockmap: aborting {}: watcher unavailable: {}", d, e.getMessage());
+                d.ended.countDown();
+                safeCall(() -> d.listener.onAbort(new IOException("sockmap watcher unavailable: " + e.getMessage(), e)));
             }
             return d;
         } catch (KernelException e) {
@@ -387,27 +433,54 @@ public final class SpliceEngine implements AutoCloseable {
      * every byte passed so far is forwarded, then detach. Bounded by the drain timeout; aborts after.
      */
     void unsplice(Direction d) {
+        unsplice(d, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainTimeoutMillis()));
+    }
+
+    /** Longest time {@link #close()} waits for live directions to drain before aborting them. */
+    static final long SHUTDOWN_DRAIN_MILLIS = 5000;
+
+    /** In {@link #close()}: hand every live direction back to userspace, or abort it after the bound. */
+    private void returnLiveDirections() {
+        long deadline = System.nanoTime()
+                + TimeUnit.MILLISECONDS.toNanos(Math.min(SHUTDOWN_DRAIN_MILLIS, config.drainTimeoutMillis()));
+        List<Direction> live;
+        try {
+            live = onWatcher(() -> new ArrayList<>(active));
+        } catch (IOException e) {
+            return; // watcher gone: it aborted what it watched
+        }
+        for (Direction d : live) {
+            if (!d.live()) continue;
+            if (unsplice(d, deadline)) safeCall(() -> d.listener.onReturned());
+        }
+    }
+
+    /** As {@link #unsplice(Direction)} with a deadline; true if the direction was handed back. */
+    private boolean unsplice(Direction d, long deadline) {
         try {
             onWatcher(() -> {
                 if (d.slot >= 0 && d.live()) maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
                 return null;
             });
-            if (!whenDrained(d, true).get(config.drainTimeoutMillis(), TimeUnit.MILLISECONDS) && d.live()) {
+            long leftNanos = Math.max(0, deadline - System.nanoTime());
+            if (!whenDrained(d, true).get(leftNanos, TimeUnit.NANOSECONDS) && d.live()) {
                 abort(d, new IOException("sockmap: could not drain while returning to userspace"));
-                return;
+                return false;
             }
         } catch (TimeoutException e) {
             abort(d, new IOException("sockmap: drain timeout while returning to userspace"));
-            return;
+            return false;
         } catch (IOException | ExecutionException e) {
             abort(d, e instanceof IOException ? (IOException) e : new IOException(e.getCause()));
-            return;
+            return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             abort(d, new IOException("interrupted", e));
-            return;
+            return false;
         }
+        boolean returned = d.live(); // else it ended meanwhile (EOF delivered or aborted): its listener was told
         detach(d);
+        return returned;
     }
 
     /**
@@ -595,6 +668,10 @@ public final class SpliceEngine implements AutoCloseable {
             while (!Thread.currentThread().isInterrupted()) {
                 Runnable t;
                 while ((t = tasks.poll()) != null) t.run();
+                if (WATCHER_FAULT_AFTER > 0 && registeredDirections >= WATCHER_FAULT_AFTER) {
+                    throw new IllegalStateException("injected watcher fault (sockmap.test.failWatcherAfter="
+                            + WATCHER_FAULT_AFTER + ")");
+                }
                 if (closed && active.isEmpty()) break;
                 long timeout = active.isEmpty() ? -1
                         : !hotDirs.isEmpty() ? HOT_TICK_MICROS
@@ -615,6 +692,15 @@ public final class SpliceEngine implements AutoCloseable {
         } catch (Throwable t) {
             LOG.error("sockmap watcher failed; aborting spliced pairs", t);
             for (Direction d : new ArrayList<>(active)) abortOnWatcher(d, new IOException("sockmap watcher failed: " + t));
+            // answer what was queued meanwhile, so no caller waits for a watcher that is gone
+            Runnable task;
+            while ((task = tasks.poll()) != null) {
+                try {
+                    task.run();
+                } catch (Throwable ignored) {
+                    // each task completes its own future
+                }
+            }
         }
     }
 
@@ -625,7 +711,13 @@ public final class SpliceEngine implements AutoCloseable {
         t.asTarget = d;
         updateInterest(d.source, s);
         updateInterest(d.target, t);
+        // Edge-triggered: if the source was already registered as the target of the opposite
+        // direction, an RDHUP edge (its peer's FIN, arrived after the handover drain) may have
+        // been consumed while the fd had no source role, and would never be reported again: the
+        // EOF would never be propagated. EPOLL_CTL_MOD re-arms the fd and reports its current state.
+        LibC.epollCtl(epollFd, LibC.EPOLL_CTL_MOD, d.source, s.events);
         active.add(d);
+        registeredDirections++;
     }
 
     private void updateInterest(int fd, FdWatch w) throws KernelException {
@@ -1026,7 +1118,14 @@ public final class SpliceEngine implements AutoCloseable {
                 return null;
             });
         } catch (IOException e) {
-            LOG.debug("detach after watcher stop", e);
+            if (!watcher.isAlive()) {
+                // no watcher to race with any more: free the slot and the engine's entries here
+                synchronized (watches) {
+                    if (!closed) detachOnWatcher(d);
+                }
+            } else {
+                LOG.debug("detach: watcher did not answer", e);
+            }
         }
     }
 

@@ -125,6 +125,11 @@ final class SpliceMaps implements AutoCloseable {
         return (long) LONGS.getOpaque(view, slot * DIR_SIZE + OFF_REDIRECT_ERRORS);
     }
 
+    /** Keys in {@code sm_sources}, {@code sm_targets} and {@code sm_slots}, counted by walking each map. */
+    long[] countEntries() throws KernelException {
+        return new long[] {sources.countKeys(), targets.countKeys(), slots.countKeys()};
+    }
+
     @Override
     public void close() {
         dirs.close();

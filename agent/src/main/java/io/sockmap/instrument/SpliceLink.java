@@ -82,10 +82,35 @@ final class SpliceLink implements DirectionListener {
         finish(EOF);
     }
 
+    /** The engine is closing and handed the drained direction back: a parked reader reads in userspace again. */
+    @Override
+    public void onReturned() {
+        released.set(true);
+        finish(DETACHED);
+        dropReferences();
+    }
+
     @Override
     public void onAbort(IOException cause) {
         abortCause = cause;
+        resetOnClose();
         finish(RESET);
+    }
+
+    /**
+     * An aborted direction may have lost bytes the kernel held: its sockets must close with a
+     * reset ({@code SO_LINGER} 0), so both peers see an error rather than a clean EOF after a
+     * truncated stream, whenever the application (or the JVM's exit) closes them.
+     */
+    private void resetOnClose() {
+        for (Socket s : new Socket[] {sourceSocket, targetSocket}) {
+            if (s == null) continue;
+            try {
+                s.setSoLinger(true, 0);
+            } catch (IOException | RuntimeException ignored) {
+                // already closed
+            }
+        }
     }
 
     /**
@@ -105,17 +130,18 @@ final class SpliceLink implements DirectionListener {
             d = direction;
         }
         if (!released.compareAndSet(false, true)) return;
+        boolean drained = false;
         try {
-            if (!d.isDone()) {
-                try {
-                    d.awaitDrained(drainMillis);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            try {
+                drained = d.awaitDrained(d.isDone() ? 0 : drainMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         } catch (RuntimeException ignored) {
             // detach anyway
         } finally {
+            // bytes the kernel still holds would be dropped by the close: make it a reset
+            if (!drained) resetOnClose();
             try {
                 d.detach();
             } catch (RuntimeException ignored) {

@@ -19,6 +19,7 @@ public final class Bpf {
     public static final int BPF_MAP_LOOKUP_ELEM = 1;
     public static final int BPF_MAP_UPDATE_ELEM = 2;
     public static final int BPF_MAP_DELETE_ELEM = 3;
+    public static final int BPF_MAP_GET_NEXT_KEY = 4;
     public static final int BPF_PROG_LOAD = 5;
     public static final int BPF_PROG_ATTACH = 8;
     public static final int BPF_PROG_DETACH = 9;
@@ -126,6 +127,21 @@ public final class Bpf {
     public static boolean mapDelete(int mapFd, Pointer key, String what) throws KernelException {
         try (Memory attr = elemAttr(mapFd, key, null, 0)) {
             LibC.bpf(BPF_MAP_DELETE_ELEM, attr, ATTR_SIZE, what);
+            return true;
+        } catch (KernelException e) {
+            if (e.errno() == Errno.ENOENT) return false;
+            throw e;
+        }
+    }
+
+    /**
+     * {@code BPF_MAP_GET_NEXT_KEY}: the key after {@code key} ({@code null}: the first key) into
+     * {@code nextKeyOut}; false after the last key ({@code ENOENT}). On a hash map a {@code key}
+     * that was deleted meanwhile restarts the walk at the first key.
+     */
+    public static boolean mapGetNextKey(int mapFd, Pointer key, Pointer nextKeyOut, String what) throws KernelException {
+        try (Memory attr = elemAttr(mapFd, key, nextKeyOut, 0)) {
+            LibC.bpf(BPF_MAP_GET_NEXT_KEY, attr, ATTR_SIZE, what);
             return true;
         } catch (KernelException e) {
             if (e.errno() == Errno.ENOENT) return false;

@@ -72,6 +72,28 @@ public final class BpfMap implements AutoCloseable {
     }
 
     /**
+     * The number of keys in the map, by walking it with {@code BPF_MAP_GET_NEXT_KEY} (a diagnostic:
+     * entries added or removed during the walk may or may not be counted). For an array it is
+     * {@code max_entries}. The walk stops after {@code 2 * max_entries} steps.
+     */
+    public long countKeys() throws KernelException {
+        String what = "walk map " + name();
+        int f = openFd(what);
+        long limit = 2L * spec.maxEntries();
+        try (Memory a = new Memory(Math.max(1, spec.keySize())); Memory b = new Memory(Math.max(1, spec.keySize()))) {
+            Memory key = null;
+            Memory next = a;
+            long n = 0;
+            while (n < limit && Bpf.mapGetNextKey(f, key, next, what)) {
+                n++;
+                key = next;
+                next = next == a ? b : a;
+            }
+            return n;
+        }
+    }
+
+    /**
      * Maps a {@code BPF_F_MMAPABLE} array read-write and shared; the length is
      * {@code roundUp(valueSize, 8) * maxEntries} rounded up to the page size.
      *

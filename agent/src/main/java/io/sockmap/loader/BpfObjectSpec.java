@@ -51,6 +51,8 @@ public final class BpfObjectSpec {
 
     /** The verdict program embedded in this jar ({@link #SPLICE_RESOURCE}). */
     public static BpfObjectSpec embeddedSplice() throws LoaderException {
+        String override = System.getProperty(TEST_OBJECT_PROPERTY);
+        if (override != null) return fromTestOverride(override);
         byte[] elf;
         try (InputStream in = BpfObjectSpec.class.getResourceAsStream(SPLICE_RESOURCE)) {
             if (in == null) {
@@ -66,6 +68,27 @@ public final class BpfObjectSpec {
         } catch (LoaderException e) {
             throw new LoaderException("embedded BPF object missing: " + SPLICE_RESOURCE + " is corrupt: "
                     + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Test-only (documented in docs/RELIABILITY.md): {@code -Dsockmap.test.bpfObject=<file>} makes
+     * {@link #embeddedSplice()} read the object from that file instead of the jar, so tests can
+     * give the agent a missing or corrupt object. Never set it in production.
+     */
+    public static final String TEST_OBJECT_PROPERTY = "sockmap.test.bpfObject";
+
+    private static BpfObjectSpec fromTestOverride(String file) throws LoaderException {
+        byte[] elf;
+        try {
+            elf = java.nio.file.Files.readAllBytes(java.nio.file.Path.of(file));
+        } catch (IOException | RuntimeException e) {
+            throw new LoaderException("BPF object missing: cannot read " + file + " (" + TEST_OBJECT_PROPERTY + "): " + e, e);
+        }
+        try {
+            return parse(elf);
+        } catch (LoaderException e) {
+            throw new LoaderException("BPF object " + file + " (" + TEST_OBJECT_PROPERTY + ") is corrupt: " + e.getMessage(), e);
         }
     }
 

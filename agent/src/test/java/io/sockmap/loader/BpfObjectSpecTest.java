@@ -34,6 +34,34 @@ class BpfObjectSpecTest {
     }
 
     @Test
+    void testOverrideMissingOrCorruptObjectGivesOneClearLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String old = System.getProperty(BpfObjectSpec.TEST_OBJECT_PROPERTY);
+        try {
+            java.nio.file.Path missing = dir.resolve("missing.o");
+            System.setProperty(BpfObjectSpec.TEST_OBJECT_PROPERTY, missing.toString());
+            LoaderException e = org.junit.jupiter.api.Assertions.assertThrows(LoaderException.class, BpfObjectSpec::embeddedSplice);
+            assertTrue(e.getMessage().startsWith("BPF object missing: cannot read " + missing), e.getMessage());
+
+            java.nio.file.Path corrupt = dir.resolve("corrupt.o");
+            byte[] bytes = spliceBytes();
+            java.nio.file.Files.write(corrupt, java.util.Arrays.copyOf(bytes, bytes.length / 3)); // truncated ELF
+            System.setProperty(BpfObjectSpec.TEST_OBJECT_PROPERTY, corrupt.toString());
+            e = org.junit.jupiter.api.Assertions.assertThrows(LoaderException.class, BpfObjectSpec::embeddedSplice);
+            assertTrue(e.getMessage().startsWith("BPF object " + corrupt + " (sockmap.test.bpfObject) is corrupt: "),
+                    e.getMessage());
+            assertEquals(-1, e.getMessage().indexOf('\n'), "one line: " + e.getMessage());
+
+            java.nio.file.Files.write(corrupt, bytes); // the real object through the override loads
+            System.setProperty(BpfObjectSpec.TEST_OBJECT_PROPERTY, corrupt.toString());
+            assertTrue(BpfObjectSpec.embeddedSplice() != null);
+        } finally {
+            if (old == null) System.clearProperty(BpfObjectSpec.TEST_OBJECT_PROPERTY);
+            else System.setProperty(BpfObjectSpec.TEST_OBJECT_PROPERTY, old);
+        }
+    }
+
+    @Test
     void embeddedSpliceHasTheContractMaps() throws Exception {
         BpfObjectSpec spec = BpfObjectSpec.embeddedSplice();
         assertEquals(List.of(

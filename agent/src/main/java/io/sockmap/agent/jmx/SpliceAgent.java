@@ -1,6 +1,7 @@
 package io.sockmap.agent.jmx;
 
 import io.sockmap.engine.EngineStats;
+import io.sockmap.engine.MapEntries;
 import io.sockmap.engine.FallbackReason;
 
 import java.lang.management.ManagementFactory;
@@ -26,6 +27,7 @@ public final class SpliceAgent implements SpliceAgentMBean {
     private final Supplier<String> reason;
     private final String version;
     private final String config;
+    private final Supplier<MapEntries> mapEntries;
 
     /**
      * @param stats  current stats, or null when there is no engine; may throw (counts as zeros)
@@ -34,6 +36,13 @@ public final class SpliceAgent implements SpliceAgentMBean {
      */
     public SpliceAgent(Supplier<EngineStats> stats, Supplier<String> mode, Supplier<String> reason,
                        String version, String config) {
+        this(stats, mode, reason, version, config, null);
+    }
+
+    /** As above, with {@code mapEntries}: what the engine holds in the kernel (null: no engine). */
+    public SpliceAgent(Supplier<EngineStats> stats, Supplier<String> mode, Supplier<String> reason,
+                       String version, String config, Supplier<MapEntries> mapEntries) {
+        this.mapEntries = mapEntries;
         this.stats = stats;
         this.mode = mode;
         this.reason = reason;
@@ -108,6 +117,23 @@ public final class SpliceAgent implements SpliceAgentMBean {
         long total = 0;
         for (long n : fallbacks(snapshot()).values()) total += n;
         return total;
+    }
+
+    @Override
+    public Map<String, Long> getMapEntries() {
+        MapEntries e = null;
+        try {
+            e = mapEntries == null ? null : mapEntries.get();
+        } catch (RuntimeException ignored) {
+            // counts as empty
+        }
+        if (e == null) e = new MapEntries(0, 0, 0, 0);
+        Map<String, Long> out = new TreeMap<>();
+        out.put("sources", e.sources());
+        out.put("targets", e.targets());
+        out.put("slots", e.slots());
+        out.put("slotsInUse", e.slotsInUse());
+        return out;
     }
 
     /** Every reason, in a {@link TreeMap} (serializable to any JMX client). */

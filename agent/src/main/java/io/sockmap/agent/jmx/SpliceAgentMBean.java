@@ -46,4 +46,11 @@ public interface SpliceAgentMBean {
     Map<String, Long> getFallbacks();
 
     long getFallbacksTotal();
+
+    /**
+     * What the engine holds in the kernel now: keys in its maps ({@code sources}, {@code targets},
+     * {@code slots}, counted by walking the maps) and direction slots in use ({@code slotsInUse}).
+     * All 0 when no connection is spliced: a leak check. Zeros while splicing is off.
+     */
+    Map<String, Long> getMapEntries();
 }

@@ -51,7 +51,13 @@ class SpliceAgentTest {
                 attributes++;
                 assertTrue(a.isReadable() && !a.isWritable(), a.getName());
             }
-            assertEquals(17, attributes);
+            assertEquals(18, attributes);
+            assertEquals(Map.of("sources", 0L, "targets", 0L, "slots", 0L, "slotsInUse", 0L),
+                    server.getAttribute(name, "MapEntries"), "no map-entries supplier: zeros");
+            SpliceAgent.registerPlatform(new SpliceAgent(() -> stats, () -> "splicing", () -> "", "1.2.3", "enabled=true",
+                    () -> new io.sockmap.engine.MapEntries(1, 2, 3, 4)));
+            assertEquals(Map.of("sources", 1L, "targets", 2L, "slots", 3L, "slotsInUse", 4L),
+                    server.getAttribute(name, "MapEntries"));
         } finally {
             server.unregisterMBean(name);
         }
