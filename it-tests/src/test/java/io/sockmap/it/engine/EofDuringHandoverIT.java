@@ -44,7 +44,7 @@ class EofDuringHandoverIT {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void aFinArrivingDuringTheHandoverIsPropagated() throws Exception {
         Random random = new Random(42);
-        try (SpliceEngine engine = openEngine(new EngineConfig(64, 1 << 20, 5000));
+        try (SpliceEngine engine = openEngine(new EngineConfig(1024, 1 << 20, 5000));
              ServerSocket proxyListen = listen("127.0.0.1", 0);
              ServerSocket backendListen = listen("127.0.0.1", 0)) {
             int refused = 0;
