@@ -21,7 +21,9 @@ final class ProxyTable {
     static final List<JavaProxy> JAVA_PROXIES = List.of(
             new JavaProxy("ThreadPairProxy", "io.sockmap.examples.ThreadPairProxy", List.of(), 17, null),
             new JavaProxy("TransferToProxy", "io.sockmap.examples.TransferToProxy", List.of(), 17, null),
-            new JavaProxy("VirtualThreadProxy", "io.sockmap.examples.VirtualThreadProxy", List.of(), 21, null));
+            new JavaProxy("VirtualThreadProxy", "io.sockmap.examples.VirtualThreadProxy", List.of(), 21, null),
+            new JavaProxy("NioSelectorProxy", "io.sockmap.examples.NioSelectorProxy", List.of(), 17, null),
+            new JavaProxy("NettyProxy-epoll", "io.sockmap.examples.NettyProxy", List.of("--transport", "epoll"), 17, null));
 
     private ProxyTable() {
     }
