@@ -890,12 +890,11 @@ public final class SpliceEngine implements AutoCloseable {
     private static final int SO_RCVBUF = 8;
     /**
      * The source's advertised window during the handover drain, so reading to EAGAIN ends soon
-     * even with a fast sender (at 64 KiB a sender on loopback kept pace with the drain, which then
-     * read a whole 64 MiB transfer to its EOF and the direction was never spliced). A clamp only bounds what is advertised next; shrinking the receive
+     * even with a fast sender. A clamp only bounds what is advertised next; shrinking the receive
      * buffer instead would drop in-window segments, and the retransmissions that follow can
      * overlap what was received, which the verdict path (tcp_read_skb reads whole skbs) duplicates.
      */
-    private static final int DRAIN_WINDOW_CLAMP = 8 * 1024;
+    private static final int DRAIN_WINDOW_CLAMP = 64 * 1024;
     /** The source's window clamp while the kernel holds more than half the cap for the direction. */
     private static final int THROTTLE_WINDOW_CLAMP = 64 * 1024;
     /** The throttle window once a direction has kept growing past three quarters of its cap. */
