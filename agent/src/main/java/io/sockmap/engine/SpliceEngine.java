@@ -499,13 +499,18 @@ public final class SpliceEngine implements AutoCloseable {
             if (fromListener) {
                 // called from a listener on the watcher: nothing could complete a future while it
                 // blocks there; answer now
-                return CompletableFuture.completedFuture(d.pendingLen == 0 && kernelSent(d) == maps.redirected(d.slot));
+                return CompletableFuture.completedFuture(backlogSent(d));
             }
             if (d.drainWaiter == null) d.drainWaiter = new CompletableFuture<>();
             d.drainWaiterForwards |= forward;
             markHot(d);
             return d.drainWaiter;
         });
+    }
+
+    /** No handover bytes pending and everything the program redirected is in the target's send queue. */
+    private boolean backlogSent(Direction d) throws KernelException {
+        return d.pendingLen == 0 && kernelSent(d) == maps.redirected(d.slot);
     }
 
     /** On the watcher, from {@link #service}: completes a waiting {@link #whenDrained} when drained. */
@@ -515,9 +520,9 @@ public final class SpliceEngine implements AutoCloseable {
             counters.state(d.source); // barrier: no verdict run in progress on the source
             if (d.pendingLen > 0) flushPending(d);
             if (maps.passed(d.slot) > d.forwarded && d.pendingLen == 0) forwardPassed(d);
-            drained = d.pendingLen == 0 && d.forwarded >= maps.passed(d.slot) && kernelSent(d) == maps.redirected(d.slot);
+            drained = backlogSent(d) && d.forwarded >= maps.passed(d.slot);
         } else {
-            drained = d.pendingLen == 0 && kernelSent(d) == maps.redirected(d.slot);
+            drained = backlogSent(d);
         }
         if (drained) {
             CompletableFuture<Boolean> w = d.drainWaiter;
@@ -1055,9 +1060,7 @@ public final class SpliceEngine implements AutoCloseable {
     private void finishEofIfDrained(Direction d) throws KernelException {
         counters.state(d.source); // barrier: no verdict run in progress on the source
         if (maps.passed(d.slot) > d.forwarded && d.pendingLen == 0) forwardPassed(d);
-        boolean drained = d.pendingLen == 0
-                && d.forwarded >= maps.passed(d.slot)
-                && kernelSent(d) == maps.redirected(d.slot);
+        boolean drained = backlogSent(d) && d.forwarded >= maps.passed(d.slot);
         if (drained) {
             int err = TcpCounters.error(d.target);
             if (err != 0) {
