@@ -24,6 +24,17 @@ public final class SocketBridge {
         }
     }
 
+    /** See {@link SocketHooks#hidesAvailable}; false means "ask the kernel". */
+    public static boolean hidesAvailable(Socket socket) {
+        SocketHooks h = hooks;
+        if (h == null) return false;
+        try {
+            return h.hidesAvailable(socket);
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+
     public static void afterRead(Socket socket, byte[] b, int off, int n) {
         SocketHooks h = hooks;
         if (h == null) return;

@@ -19,6 +19,14 @@ public interface SocketHooks {
     /** A read from {@code socket} returned {@code n} (bytes stored in {@code b[off..off+n)}, or -1). */
     void afterRead(Socket socket, byte[] b, int off, int n);
 
+    /**
+     * Whether {@code socket}'s input stream should report {@code available() == 0} instead of
+     * asking the kernel: for a spliced source (its bytes belong to the kernel) and for a source
+     * about to be handed over, so that a {@code BufferedInputStream} returns what it holds instead
+     * of refilling while the relay still holds bytes it has not written.
+     */
+    default boolean hidesAvailable(Socket socket) { return false; }
+
     /** A write of {@code b[off..off+len)} to {@code socket} completed. */
     void afterWrite(Socket socket, byte[] b, int off, int len);
 

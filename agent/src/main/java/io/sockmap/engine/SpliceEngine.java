@@ -535,10 +535,19 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     /**
-     * Reads {@code src} to EAGAIN (so no skb is left half read) and writes what it can to
-     * {@code dst} without blocking; returns what the target did not take yet (written by the
-     * watcher before the direction is armed). Blocks like a userspace relay would only when more
-     * than {@link #HANDOVER_BUFFER} bytes wait for a slow target.
+     * Reads {@code src} until its receive queue is empty (so no skb is left half read, trap 4) and
+     * writes what it can to {@code dst} without blocking; returns what the target did not take yet
+     * (written by the watcher before the direction is armed). Blocks like a userspace relay would
+     * only when more than {@link #HANDOVER_BUFFER} bytes wait for a slow target.
+     *
+     * <p>The queue is empty when a read returns less than it asked for: {@code tcp_recvmsg} copies
+     * whole skbs while the queue has any and stops short only when it ran out, having freed every
+     * skb it finished. Waiting for {@code EAGAIN} instead never ended with a fast sender on
+     * loopback: each read reopens the window, the ACK it sends makes the sender's softirq transmit
+     * into this queue before the read returns, and the next read finds a full window again (a
+     * whole 64 MiB stream was drained that way and the insert then refused: EOF during handover).
+     * The read size ({@link #DRAIN_CHUNK}) is four times the drain window, so once the queue found
+     * at the start is read, a read comes back short.
      */
     private byte[] drainBeforeInsert(Direction d) throws KernelException, SpliceRefusedException {
         java.io.ByteArrayOutputStream rest = new java.io.ByteArrayOutputStream();
@@ -548,6 +557,7 @@ public final class SpliceEngine implements AutoCloseable {
             while (true) {
                 long n = LibC.recvNonBlocking(d.source, buf, buf.size());
                 if (n < 0) break;
+                boolean emptied = n < buf.size();
                 if (n == 0) {
                     writeFully(d.target, rest.toByteArray());
                     throw refuse(FallbackReason.NOT_ESTABLISHED, "source reached EOF during handover", null);
@@ -569,6 +579,7 @@ public final class SpliceEngine implements AutoCloseable {
                     writeFully(d.target, rest.toByteArray());
                     rest.reset();
                 }
+                if (emptied) break;
             }
         }
         d.preInsertBytes = total;
@@ -576,7 +587,7 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     private static final int HANDOVER_BUFFER = 4 << 20;
-    private static final int DRAIN_CHUNK = 64 * 1024;
+    private static final int DRAIN_CHUNK = 4 * SpliceEngine.DRAIN_WINDOW_CLAMP;
 
     /** Blocking write of everything, the way a userspace relay would wait for a slow peer. */
     private static void writeFully(int fd, byte[] bytes) throws KernelException {

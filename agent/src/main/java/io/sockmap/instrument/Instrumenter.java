@@ -54,6 +54,7 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
  * <table>
  *   <caption>Instrumented methods (same names on JDK 17, 21 and 25)</caption>
  *   <tr><td>{@code java.net.Socket$SocketInputStream.read(byte[],int,int)}</td><td>{@link SocketReadAdvice}</td></tr>
+ *   <tr><td>{@code java.net.Socket$SocketInputStream.available()}</td><td>{@link SocketAvailableAdvice}</td></tr>
  *   <tr><td>{@code java.net.Socket$SocketOutputStream.write(byte[],int,int)}</td><td>{@link SocketWriteAdvice}</td></tr>
  *   <tr><td>{@code java.net.Socket.close()}</td><td>{@link SocketCloseAdvice}</td></tr>
  *   <tr><td>{@code java.net.ServerSocket.implAccept(Socket)}</td><td>{@link AcceptAdvice}</td></tr>
@@ -165,7 +166,8 @@ public final class Instrumenter {
                             : ElementMatchers.<TypeDescription>none())))
                     .type(named(SOCKET_INPUT_STREAM))
                     .transform((b, t, cl, m, pd) -> b.visit(Advice.to(SocketReadAdvice.class)
-                            .on(named("read").and(takesArguments(byte[].class, int.class, int.class)))))
+                            .on(named("read").and(takesArguments(byte[].class, int.class, int.class))))
+                            .visit(Advice.to(SocketAvailableAdvice.class).on(named("available").and(takesArguments(0)))))
                     .type(named(SOCKET_OUTPUT_STREAM))
                     .transform((b, t, cl, m, pd) -> b.visit(Advice.to(SocketWriteAdvice.class)
                             .on(named("write").and(takesArguments(byte[].class, int.class, int.class)))))

@@ -85,13 +85,32 @@ final class SpliceHooks implements SocketHooks {
             if (!source.isUndecided() || len == 0) return null;
             SocketTrack target = detector.readyToSplice(ctx.track, source);
             if (target == null) return null;
-            return handOver(socket, source, (TrackedSocket) target, len);
+            link = handOver(socket, source, (TrackedSocket) target);
+            return link == null ? null : awaitSpliced(socket, source, link);
         } catch (Throwable t) {
             log.warnOnce("hooks.read", "socket read hook failed, relaying in userspace: " + t);
             return null;
         } finally {
             ctx.busy = false;
         }
+    }
+
+    /**
+     * {@code available()} is 0 for a live spliced source, and for an undecided source that this
+     * thread relays and that relayed enough to be handed over: a {@code BufferedInputStream}
+     * then returns the bytes it holds instead of refilling first, the relay writes them, and the
+     * write that empties what it read hands the direction over ({@link #handOverAfterWrite}).
+     */
+    @Override
+    public boolean hidesAvailable(Socket socket) {
+        ThreadContext ctx = CONTEXT.get();
+        if (ctx.busy) return false;
+        TrackedSocket s = ctx.cached(socket);
+        if (s == null) s = registry.get(socket);
+        if (s == null) return false;
+        SpliceLink link = s.asSource;
+        if (link != null) return link.outcome() == SpliceLink.LIVE;
+        return s.isUndecided() && ctx.track.source() == s && s.relayedBytes() >= detector.minBytes();
     }
 
     @Override
@@ -117,7 +136,9 @@ final class SpliceHooks implements SocketHooks {
             TrackedSocket target = ctx.lookup(socket, registry);
             detector.onWrite(ctx.track, target, b, off, len);
             SpliceLink link = target.asTarget;
-            if (link != null && link.outcome() == SpliceLink.LIVE) {
+            if (link == null) {
+                handOverAfterWrite(ctx, target);
+            } else if (link.outcome() == SpliceLink.LIVE) {
                 log.warnOnce("hooks.writeToSplicedTarget", "the application wrote to a socket that receives "
                         + "spliced bytes (" + describe(socket) + "): bytes may interleave; a pure relay never does this");
             }
@@ -162,7 +183,32 @@ final class SpliceHooks implements SocketHooks {
 
     // ---------------------------------------------------------------- handover
 
-    private Object handOver(Socket socket, TrackedSocket source, TrackedSocket target, int len) {
+    /**
+     * The relay thread just wrote the last byte it had read from its source: the earliest moment
+     * the direction can be handed over, and sometimes the only one. A relay reading through a
+     * {@code BufferedInputStream} refills it while it still holds bytes of the previous fill
+     * whenever the socket has more to read, so at its socket reads it almost never holds nothing
+     * (a fast sender kept such a relay in userspace for megabytes). The handover runs here, on the
+     * relay thread, after the write; the thread's next read of the source parks as usual.
+     */
+    private void handOverAfterWrite(ThreadContext ctx, TrackedSocket target) {
+        SocketTrack source = ctx.track.source();
+        if (!(source instanceof TrackedSocket) || !source.isUndecided()) return;
+        TrackedSocket a = (TrackedSocket) source;
+        if (a.asSource != null) return;
+        Socket sourceSocket = a.socket();
+        if (sourceSocket == null) return;
+        SocketTrack ready = detector.readyToSplice(ctx.track, a);
+        if (ready == null) return;
+        if (ready != target) {
+            a.refused("the relay's target changed"); // cannot happen: readyToSplice returns the one target
+            return;
+        }
+        handOver(sourceSocket, a, target);
+    }
+
+    /** Hands A -> target to the engine; returns the live link, or {@code null} (the relay stays in userspace). */
+    private SpliceLink handOver(Socket socket, TrackedSocket source, TrackedSocket target) {
         Socket targetSocket = target.socket();
         if (targetSocket == null || targetSocket.isClosed() || socket.isClosed()) {
             source.refused("a socket was closed during the handover");
@@ -201,7 +247,7 @@ final class SpliceHooks implements SocketHooks {
         link.attached(direction);
         log.debug("spliced fd " + sourceFd + " (" + describe(socket) + ") -> fd " + targetFd + " ("
                 + describe(targetSocket) + ") after " + source.relayedBytes() + " bytes relayed in userspace");
-        return awaitSpliced(socket, source, link);
+        return link;
     }
 
     private static void giveUp(TrackedSocket source, SpliceLink link, String why) {

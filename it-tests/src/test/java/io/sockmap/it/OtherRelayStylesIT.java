@@ -29,9 +29,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code BufferedOutputStream}, a connection thread that does a handshake on both sockets and then
  * starts the relay threads), each in its own JVM with {@code -javaagent:} and nothing else, on
  * JDK 17 and 25. 64 MiB each way at once: every byte identical (checked against the stream sent,
- * and SHA-256), both directions spliced, the kernel's share of the bytes logged (target 99%,
- * asserted floor {@link #MIN_SHARE_PERCENT}%),
- * and the proxy's own reads ({@code rchar}) < 1% of what it relayed.
+ * and SHA-256), both directions spliced, the proxy's own reads ({@code rchar}) < 2% of what it
+ * relayed, the kernel's share of the bytes logged (target 99%, asserted floor
+ * {@link #MIN_SHARE_PERCENT}%).
  */
 class OtherRelayStylesIT {
     static final long BYTES = 64L << 20;
@@ -97,17 +97,20 @@ class OtherRelayStylesIT {
             long[] kernel = relay.stopAndReadSummary();
             log(style + " on JDK " + feature(jdk) + ": 2 x " + BYTES + " bytes in " + millis + " ms, kernel c->s " + kernel[0]
                     + " s->c " + kernel[1] + ", proxy rchar +" + rcharDelta);
-            // Hard: every byte exact both ways (above). Reported, not asserted: whether and how early
-            // the agent spliced this style. Runs on a quiet machine show both directions spliced with
-            // the proxy reading 0.6 MB of 128 MB itself in most runs, but in some the splice came
-            // late (the transfer outran detection: 'socket not ESTABLISHED' or 'source reached EOF
-            // during handover') and the bytes stayed in userspace, correctly. An open item of the
-            // agent issue: these styles are not yet spliced reliably.
-            boolean splicedWell = spliced == 2 && SplicedEdgeCasesIT.pairsSpliced(relay) == 1
-                    && kernel[0] >= BYTES * MIN_SHARE_PERCENT / 100 && kernel[1] >= BYTES * MIN_SHARE_PERCENT / 100
-                    && rcharDelta < 2 * BYTES / 100;
-            log(style + " on JDK " + feature(jdk) + (splicedWell ? ": spliced (both directions, proxy rchar < 2%)"
-                    : ": NOT spliced well (directions spliced " + spliced + ", proxy rchar +" + rcharDelta + ")"));
+            relay.stderr.stream().filter(l -> l.contains("summary") || l.contains("spliced fd") || l.contains("fallback"))
+                    .forEach(l -> log(style + ": " + l));
+            // Every byte exact both ways (above), both directions spliced right after minBytes (the
+            // handover runs at the write that empties what the relay read, and a BufferedInputStream
+            // sees available() == 0 then, so it does not refill while holding unwritten bytes), and
+            // the proxy itself read < 2% of what it relayed. The kernel's share per direction is
+            // asserted against a loose floor: on a loaded machine the receivers fall behind, the
+            // engine throttles the direction, and what the sender sends past the cap is forwarded
+            // by the engine (its userspace bytes; 0.04-8 MB of 64 MiB seen).
+            assertEquals(2, spliced, style + ": directions spliced\n" + relay.stderrText());
+            assertEquals(1, SplicedEdgeCasesIT.pairsSpliced(relay), style + ": pairs spliced\n" + relay.stderrText());
+            assertTrue(rcharDelta < 2 * BYTES / 100, style + ": proxy rchar +" + rcharDelta);
+            assertTrue(kernel[0] >= BYTES * MIN_SHARE_PERCENT / 100 && kernel[1] >= BYTES * MIN_SHARE_PERCENT / 100,
+                    style + ": kernel bytes c->s " + kernel[0] + ", s->c " + kernel[1]);
         }
     }
 }
