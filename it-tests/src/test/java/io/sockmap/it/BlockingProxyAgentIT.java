@@ -93,8 +93,12 @@ class BlockingProxyAgentIT {
 
             long[] kernel = relay.stopAndReadSummary();
             log(proxy + " kernel bytes c->s " + kernel[0] + ", s->c " + kernel[1] + " of " + BYTES + " each");
-            // rchar above (< 1%) proves the kernel moved the bytes; the exit summary's counters can
-            // miss the last ticks of a direction (98.97% seen with rchar at 0.2%): 97% floor
+            // The summary covers the warm-up connection too. What the kernel did not move, the
+            // application relayed before the splice (minBytes) or the engine forwarded itself (its
+            // "userspace bytes": the receive queue drained at the handover, and what the sender
+            // sent past the in-flight cap while the echo fell behind). rchar does not see the
+            // engine's recv(2) reads, so it is the summary that shows the kernel's share: 98.4-99.8%
+            // of both transfers seen on a loaded machine; the floor is 97% of the measured one.
             assertTrue(kernel[0] >= BYTES * 97 / 100 && kernel[1] >= BYTES * 97 / 100,
                     "kernel bytes c->s " + kernel[0] + ", s->c " + kernel[1] + "\n" + relay.stderrText());
         }
