@@ -542,12 +542,14 @@ public final class SpliceEngine implements AutoCloseable {
      *
      * <p>The queue is empty when a read returns less than it asked for: {@code tcp_recvmsg} copies
      * whole skbs while the queue has any and stops short only when it ran out, having freed every
-     * skb it finished. Waiting for {@code EAGAIN} instead never ended with a fast sender on
+     * skb it finished. Waiting for {@code EAGAIN} instead often never ended with a fast sender on
      * loopback: each read reopens the window, the ACK it sends makes the sender's softirq transmit
-     * into this queue before the read returns, and the next read finds a full window again (a
-     * whole 64 MiB stream was drained that way and the insert then refused: EOF during handover).
-     * The read size ({@link #DRAIN_CHUNK}) is four times the drain window, so once the queue found
-     * at the start is read, a read comes back short.
+     * into this queue before the read returns, and the next read finds a full window again (whole
+     * 64 MiB streams were drained that way, and the insert then refused: EOF during handover). The
+     * read size ({@link #DRAIN_CHUNK}) is four times the drain window, so once the queue found at
+     * the start is read, a read comes back short. (A block of 95-131 KB sent twice, back to back,
+     * was seen rarely on a heavily loaded machine with either way of ending the drain, and on the
+     * Netty epoll path: an open finding, see docs/CHANNELS.md.)
      */
     private byte[] drainBeforeInsert(Direction d) throws KernelException, SpliceRefusedException {
         java.io.ByteArrayOutputStream rest = new java.io.ByteArrayOutputStream();
