@@ -17,7 +17,7 @@
 #   bash scripts/soak.sh [--minutes N] [--proxy NAME] [--concurrent N] [--churn N] [--proxies N]
 #                        [--no-build] [-- any further option of io.sockmap.it.soak.Soak]
 #
-#   --minutes N     time limit of the churn phase (default 10); it stops early after --churn connections
+#   --minutes N     time limit of the churn phase (default 15); it stops early after --churn connections
 #   --concurrent N  phase 1: connections open at once (default 10000)
 #   --churn N       phase 2: connections churned (default 100000), --parallel at a time (default 200)
 #   --proxies N     proxy JVMs (default: as few as the fd limit allows, 2 for 10,000 connections)
@@ -37,7 +37,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-MINUTES=10
+MINUTES=15
 PROXY=ThreadPairProxy
 AGENT_ARGS="minBytes=16k,maxPairs=16384"
 BUILD=1

@@ -34,9 +34,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>warm-up (200 connections), then a baseline of the proxies' fds and threads, the engines'
  *       map entries, the driver's and the backend's socket fds, and the kernel's TCP sockets,
  *       TCP memory and slab;</li>
- *   <li>phase 1: {@code --concurrent} connections (10,000) open at once; each side writes
- *       {@code --phase1-bytes} (so both directions get spliced), waits until the agent reports
- *       every direction spliced (or 120 s), writes as much again, half-closes;</li>
+ *   <li>phase 1: {@code --concurrent} connections (10,000) open at once (opened with at most
+ *       {@code --phase1-window} of them not yet spliced); each side writes {@code --phase1-bytes}
+ *       (so both directions get spliced), waits until the agent reports every direction spliced
+ *       (or 300 s), writes as much again, half-closes;</li>
  *   <li>phase 2: {@code --churn} connections (100,000), {@code --parallel} at a time, for at most
  *       {@code --minutes}: random sizes 0 B to 64 MiB (skewed small), random half-close order,
  *       4% client resets and 4% backend resets mid-stream, 2% slow readers;</li>
@@ -648,7 +649,7 @@ public final class Soak {
         int concurrent = 10_000;
         long churn = 100_000;
         int parallel = 200;
-        double minutes = 10;
+        double minutes = 15;
         long seed = 1;
         long phase1Bytes = 64 * 1024;
         int phase1Window = 500;
