@@ -22,6 +22,7 @@
 #   --churn N       phase 2: connections churned (default 100000), --parallel at a time (default 200)
 #   --proxies N     proxy JVMs (default: as few as the fd limit allows, 2 for 10,000 connections)
 #   --settle-seconds N  how long to wait after the run for the kernel to free TCP sockets (default 120)
+#   --phase1-window N   phase 1 opens connections with at most N not yet spliced (default 500)
 #   --proxy NAME    an example proxy: ThreadPairProxy (default), TransferToProxy, VirtualThreadProxy
 #   --main CLASS --cp CP --arg A --arg B ...   any other proxy: a main class and its arguments, where
 #                   {target} is the backend's host:port and {port} a free port to listen on (the
