@@ -1,32 +1,44 @@
 #!/usr/bin/env bash
 # The soak (its own command, not part of the test suite; loopback only; bounded in time):
-# a proxy runs with -javaagent:agent/target/sockmap-agent.jar in its own JVM, in front of a
-# backend; clients open 10,000 concurrent connections (all spliced), then churn 100,000 more with
-# random sizes (0 B - 64 MiB, skewed small), half-close orders, client/backend resets and slow
-# readers. Every byte is checked by SHA-256 both ways. Afterwards the proxy's fds and threads, the
-# engine's map entries and the kernel's TCP memory are compared with a baseline. Progress every
-# 10 s; the RESULT lines at the end are the figures for docs/RELIABILITY.md. Exit 0 = no byte
-# lost, no hang, no leak.
+# N proxy JVMs, each with -javaagent:agent/target/sockmap-agent.jar, in front of a backend JVM;
+# the driver (this JVM) opens 10,000 concurrent connections spread over the proxies (all spliced),
+# then churns 100,000 more with random sizes (0 B - 64 MiB, skewed small), half-close orders,
+# client/backend resets and slow readers. Every byte is checked by SHA-256 both ways. Afterwards
+# the proxies' fds and threads, the engine's map entries, the driver's and the backend's socket
+# fds and the kernel's TCP sockets and memory are compared with a baseline (waiting a bounded time
+# for the kernel to free closed sockets, saying what it waits for). Progress every 10 s; the RESULT
+# lines at the end are the figures for docs/RELIABILITY.md. Exit 0 = no byte lost, no hang, no leak.
 #
-#   bash scripts/soak.sh [--minutes N] [--proxy NAME] [--concurrent N] [--churn N] [--no-build]
-#                        [-- any further option of io.sockmap.it.soak.Soak]
+# Why several processes: a process may hold at most `ulimit -n` fds (20,000 here; the hard limit
+# cannot be raised without CAP_SYS_RESOURCE). A thread-per-connection proxy holds 2 per
+# connection, so 10,000 connections go over 2 proxies (5,000 each); the client ends and the
+# backend ends take 10,000 each, in two processes.
 #
-#   --minutes N     time limit of the churn phase (default 5); it stops early after --churn connections
+#   bash scripts/soak.sh [--minutes N] [--proxy NAME] [--concurrent N] [--churn N] [--proxies N]
+#                        [--no-build] [-- any further option of io.sockmap.it.soak.Soak]
+#
+#   --minutes N     time limit of the churn phase (default 15); it stops early after --churn connections
+#   --concurrent N  phase 1: connections open at once (default 10000)
+#   --churn N       phase 2: connections churned (default 100000), --parallel at a time (default 200)
+#   --proxies N     proxy JVMs (default: as few as the fd limit allows, 2 for 10,000 connections)
+#   --settle-seconds N  how long to wait after the run for the kernel to free TCP sockets (default 120)
+#   --phase1-window N   phase 1 opens connections with at most N not yet spliced (default 500)
 #   --proxy NAME    an example proxy: ThreadPairProxy (default), TransferToProxy, VirtualThreadProxy
 #   --main CLASS --cp CP --arg A --arg B ...   any other proxy: a main class and its arguments, where
 #                   {target} is the backend's host:port and {port} a free port to listen on (the
 #                   proxy must print "listening on <port>" or listen on {port})
 #   --agent-args A  agent arguments (default minBytes=16k,maxPairs=16384)
 #   --no-agent      the same soak without the agent (a baseline of the proxy itself)
+#   MVN_ARGS=-Dmaven.repo.local=/path   passed to the build
 #
-# Needs root (CAP_BPF + CAP_NET_ADMIN for the agent; raising the fd limit), JDK 25 for the driver
-# (virtual threads; override with SOAK_JAVA), ~6 GB of free memory for 10,000 connections with a
-# thread-per-direction proxy. It raises `ulimit -n` to 1048576 for itself and its children and, if
-# kernel.pid_max is below 65536 (20,000 proxy threads), raises it to 65536 (printed).
+# Needs root (CAP_BPF + CAP_NET_ADMIN for the agent), JDK 25 for the driver and the backend
+# (virtual threads; override with SOAK_JAVA), ~8 GB of free memory for 10,000 connections with a
+# thread-per-direction proxy (20,000 proxy threads: mind kernel.pid_max and kernel.threads-max;
+# if pid_max is below 65536 it is raised to 65536, printed).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-MINUTES=5
+MINUTES=15
 PROXY=ThreadPairProxy
 AGENT_ARGS="minBytes=16k,maxPairs=16384"
 BUILD=1
@@ -63,21 +75,33 @@ if [ "$BUILD" = 1 ]; then
     fi
 fi
 
-ulimit -Hn 1048576 2>/dev/null || true
-ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-# one proxy JVM holds 2 fds per connection (and this driver 2 as well: client + backend end), plus
-# its own ~100: without CAP_SYS_RESOURCE the hard limit cannot be raised, so fewer fit
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# Every process may hold at most `ulimit -n` fds (20,000 on this machine; raising the hard limit
+# needs CAP_SYS_RESOURCE). A thread-per-connection proxy holds 2 fds per connection plus ~100 of
+# its own, so the connections are spread over N proxy JVMs; the client ends (this driver) and the
+# backend ends (the backend JVM) need one fd per connection each.
 FD_LIMIT=$(ulimit -n)
-MAX_CONCURRENT=$(( (FD_LIMIT - 120) / 2 ))
+PER_PROXY=$(( (FD_LIMIT - 200) / 2 ))
+MAX_CONCURRENT=$(( FD_LIMIT - 500 ))
 CONCURRENT=10000
+PROXIES=""
 for ((i = 0; i < ${#EXTRA[@]}; i++)); do
     if [ "${EXTRA[$i]}" = "--concurrent" ]; then CONCURRENT="${EXTRA[$((i + 1))]}"; fi
+    if [ "${EXTRA[$i]}" = "--proxies" ]; then PROXIES="${EXTRA[$((i + 1))]}"; fi
 done
 if [ "$CONCURRENT" -gt "$MAX_CONCURRENT" ]; then
-    echo "== NOTE: ulimit -n is $FD_LIMIT and cannot be raised here (no CAP_SYS_RESOURCE): phase 1 runs" \
-         "$MAX_CONCURRENT concurrent connections instead of $CONCURRENT"
-    EXTRA+=(--concurrent "$MAX_CONCURRENT")
+    echo "== NOTE: ulimit -n is $FD_LIMIT: the driver and the backend hold one fd per connection each, so phase 1" \
+         "runs $MAX_CONCURRENT concurrent connections instead of $CONCURRENT"
+    CONCURRENT=$MAX_CONCURRENT
+    EXTRA+=(--concurrent "$CONCURRENT")
 fi
+if [ -z "$PROXIES" ]; then
+    PROXIES=$(( (CONCURRENT + PER_PROXY - 1) / PER_PROXY ))
+    [ "$PROXIES" -ge 1 ] || PROXIES=1
+    EXTRA+=(--proxies "$PROXIES")
+fi
+echo "== $CONCURRENT concurrent connections over $PROXIES proxy JVMs: ulimit -n is $FD_LIMIT per process, a proxy" \
+     "holds 2 fds per connection, so one proxy takes at most $PER_PROXY"
 if [ "$(cat /proc/sys/kernel/pid_max)" -lt 65536 ] && [ -w /proc/sys/kernel/pid_max ]; then
     echo "== raising kernel.pid_max $(cat /proc/sys/kernel/pid_max) -> 65536 (a thread per direction for 10,000 connections)"
     echo 65536 > /proc/sys/kernel/pid_max
@@ -95,5 +119,5 @@ if [ "$CUSTOM_MAIN" = 0 ]; then
 fi
 
 read -r -a SOAK_JVM <<< "${SOAK_OPTS:-}"   # e.g. SOAK_OPTS=-Dsoak.proxyLog=/tmp/proxy.log
-exec "$SOAK_JAVA" -Xmx3g ${SOAK_JVM[@]+"${SOAK_JVM[@]}"} -cp "${SOAK_CP:-it-tests/target/test-classes}" io.sockmap.it.soak.Soak \
-    --java "$PROXY_JAVA" --minutes "$MINUTES" "${JVM_OPTS[@]}" "${PROXY_ARGS[@]}" "${EXTRA[@]}"
+exec "$SOAK_JAVA" -Xss256k -Xmx3g ${SOAK_JVM[@]+"${SOAK_JVM[@]}"} -cp "${SOAK_CP:-it-tests/target/test-classes}" \
+    io.sockmap.it.soak.Soak --java "$PROXY_JAVA" --backend-java "$SOAK_JAVA" --minutes "$MINUTES" "${JVM_OPTS[@]}" "${PROXY_ARGS[@]}" "${EXTRA[@]}"

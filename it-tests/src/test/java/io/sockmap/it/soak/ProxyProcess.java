@@ -249,11 +249,15 @@ final class ProxyProcess implements AutoCloseable {
         return out;
     }
 
-    /** Threads by kind: app (everything else), jit (C1/C2 compiler threads), jmx (RMI/JMX threads). */
+    /**
+     * Threads by kind: app (everything else), jit (C1/C2 compiler threads), gc (G1 and GC worker
+     * threads: the JVM starts them on demand), jmx (RMI/JMX threads).
+     */
     Map<String, Long> threads() {
         Map<String, Long> out = new TreeMap<>();
         out.put("app", 0L);
         out.put("jit", 0L);
+        out.put("gc", 0L);
         out.put("jmx", 0L);
         try (Stream<Path> tasks = Files.list(Path.of("/proc/" + process.pid() + "/task"))) {
             for (Path t : (Iterable<Path>) tasks::iterator) {
@@ -264,6 +268,7 @@ final class ProxyProcess implements AutoCloseable {
                     continue;
                 }
                 String kind = comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler") ? "jit"
+                        : comm.startsWith("GC Thread") || comm.startsWith("G1 ") ? "gc"
                         : comm.startsWith("RMI ") || comm.startsWith("JMX ") ? "jmx" : "app";
                 out.merge(kind, 1L, Long::sum);
             }

@@ -1,10 +1,8 @@
 package io.sockmap.it.soak;
 
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -24,27 +22,39 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The soak: a proxy (any main class + arguments, default the example {@code ThreadPairProxy})
- * runs in its own JVM with the agent, in front of a backend in this JVM; this JVM's clients
- * drive it on loopback. Run it with {@code bash scripts/soak.sh} (see there for options).
+ * The soak: {@code --proxies} proxy JVMs (any main class + arguments, default the example
+ * {@code ThreadPairProxy}), each with the agent, in front of a backend in its own JVM
+ * ({@link SoakBackend}); this JVM's clients drive them on loopback, spreading the connections
+ * over the proxies round robin. Why several processes: a process may hold at most
+ * {@code ulimit -n} fds (20,000 here; raising it needs {@code CAP_SYS_RESOURCE}), a
+ * thread-per-connection proxy holds 2 per connection, and the client ends and the backend ends
+ * need one each. Run it with {@code bash scripts/soak.sh} (see there for options).
  *
  * <ol>
- *   <li>warm-up (200 connections), then a baseline of the proxy's fds and threads, the engine's
- *       map entries, and the kernel's TCP memory and slab;</li>
- *   <li>phase 1: {@code --concurrent} connections (10,000) open at once; each side writes
- *       {@code --phase1-bytes} (so both directions get spliced), waits until the agent reports
- *       every direction spliced (or 120 s), writes as much again, half-closes;</li>
+ *   <li>warm-up (200 connections), then a baseline of the proxies' fds and threads, the engines'
+ *       map entries, the driver's and the backend's socket fds, and the kernel's TCP sockets,
+ *       TCP memory and slab;</li>
+ *   <li>phase 1: {@code --concurrent} connections (10,000) open at once (opened with at most
+ *       {@code --phase1-window} of them not yet spliced); each side writes {@code --phase1-bytes}
+ *       (so both directions get spliced), waits until the agent reports every direction spliced
+ *       (or 300 s), writes as much again, half-closes;</li>
  *   <li>phase 2: {@code --churn} connections (100,000), {@code --parallel} at a time, for at most
  *       {@code --minutes}: random sizes 0 B to 64 MiB (skewed small), random half-close order,
  *       4% client resets and 4% backend resets mid-stream, 2% slow readers;</li>
  *   <li>every byte is checked by SHA-256 in both directions (for a reset connection: what
  *       arrived must be an exact prefix of what was sent; no side may hang);</li>
- *   <li>after: map entries 0, fds, threads and kernel memory back to the baseline.</li>
+ *   <li>after: map entries 0, fds, threads, allocated TCP sockets and kernel memory back to the
+ *       baseline (waiting at most {@code --settle-seconds} for the kernel to free closed sockets);
+ *       then who holds TCP sockets is printed with every process alive, after the backend
+ *       stopped, and after the proxies stopped.</li>
  * </ol>
  * Exit status 0 when nothing was lost, nothing hung and nothing leaked.
  */
 public final class Soak {
     private static final long START = System.nanoTime();
+    /** How long a phase-1 connection may take (they wait for each other), and a churned one. */
+    static final long PHASE1_SECONDS = 1800;
+    static final long CHURN_SECONDS = 300;
 
     private final Options o;
     private final ExecutorService threads;
@@ -58,8 +68,8 @@ public final class Soak {
     private final AtomicLong failures = new AtomicLong();
     private final List<String> failureLines = new ArrayList<>();
     private volatile CountDownLatch barrier;
-    private ServerSocket backend;
-    private ProxyProcess proxy;
+    private BackendProcess backend;
+    private ProxyGroup proxies;
     private volatile String phase = "start";
 
     Soak(Options o) {
@@ -74,17 +84,21 @@ public final class Soak {
     }
 
     int run() throws Exception {
-        backend = new ServerSocket();
-        backend.setReuseAddress(true);
-        backend.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8192);
-        Thread acceptor = new Thread(this::acceptLoop, "soak-backend-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
-
-        proxy = ProxyProcess.start(o.java, o.jvmOptions, o.classPath, o.mainClass, o.proxyArgs,
-                (InetSocketAddress) backend.getLocalSocketAddress());
-        say("proxy pid " + proxy.process.pid() + " listening on " + proxy.port + ", JMX on " + proxy.jmxPort
-                + "; agent mode " + proxy.attribute("Mode") + " " + proxy.attribute("Reason"));
+        say("options: " + o);
+        backend = BackendProcess.start(o.backendJava, List.of("-Xss256k", "-Xmx" + o.backendHeap), o.seed, o.phase1Bytes,
+                o.readTimeoutMillis, this::onBackendReport);
+        say("backend pid " + backend.process.pid() + " listening on " + backend.port);
+        List<ProxyProcess> proxyList = new ArrayList<>();
+        for (int i = 0; i < o.proxies; i++) {
+            ProxyProcess p = ProxyProcess.start(o.java, o.jvmOptions, o.classPath, o.mainClass, o.proxyArgs,
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), backend.port));
+            proxyList.add(p);
+            say("proxy " + (i + 1) + "/" + o.proxies + " pid " + p.process.pid() + " listening on " + p.port + ", JMX on "
+                    + p.jmxPort + "; agent mode " + p.attribute("Mode") + " " + p.attribute("Reason"));
+        }
+        proxies = new ProxyGroup(proxyList);
+        say(String.format("%,d concurrent connections spread over %d proxy JVMs (%,d each at most): a process may hold"
+                + " %s fds", o.concurrent, o.proxies, (o.concurrent + o.proxies - 1) / o.proxies, fdLimit()));
         Thread progress = new Thread(this::progressLoop, "soak-progress");
         progress.setDaemon(true);
         progress.start();
@@ -121,10 +135,17 @@ public final class Soak {
 
         phase = "settle";
         settle();
+        settleKernel(base);
         Snapshot after = snapshot("after");
         List<String> leaks = leaks(base, after);
-        String summary = proxy.stop();
-        say("proxy exit summary: " + summary);
+        socketsReport("all processes alive");
+        backend.stop();
+        say("backend stopped (exit " + backend.process.exitValue() + ")");
+        ProxyProcess.sleep(5000);
+        socketsReport("backend stopped, proxies alive");
+        for (ProxyProcess p : proxies.proxies) say("proxy " + p.process.pid() + " exit summary: " + p.stop());
+        ProxyProcess.sleep(5000);
+        socketsReport("backend and proxies stopped");
 
         say("RESULT " + p1);
         say("RESULT " + p2);
@@ -144,10 +165,12 @@ public final class Soak {
         barrier = new CountDownLatch(1);
         Semaphore connecting = new Semaphore(64);
         CountDownLatch all = new CountDownLatch(n);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1800);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(PHASE1_SECONDS);
         CountDownLatch connected = new CountDownLatch(n);
+        long splicedBefore = proxies.longAttribute("DirectionsSpliced");
         for (int i = 0; i < n; i++) {
             long id = Plan.PHASE1_BIT | i;
+            if (i > 0 && i % 100 == 0) awaitSpliced(splicedBefore, i);
             connecting.acquire();
             launch(Plan.of(o.seed, id, o.phase1Bytes), deadline, () -> {
                 connecting.release();
@@ -155,23 +178,51 @@ public final class Soak {
             }, all);
         }
         connected.await();
-        say("phase 1: all " + n + " clients connected; waiting (at most 120 s) until the agent has spliced both"
+        say("phase 1: all " + n + " clients connected; waiting (at most 300 s) until the agent has spliced both"
                 + " directions of each");
         // every connection open and past its first part: wait for the kernel to have them all
         long peak = 0;
-        long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
         while (System.nanoTime() < waitUntil) {
-            long d = proxy.longAttribute("DirectionsActive");
+            long d = proxies.longAttribute("DirectionsActive");
             peak = Math.max(peak, d);
             if (d >= 2L * n) break;
             Thread.sleep(500);
         }
-        Map<String, Long> entries = proxy.mapAttribute("MapEntries");
+        Map<String, Long> entries = proxies.mapAttribute("MapEntries");
         say("phase 1: " + n + " connections open, spliced directions " + peak + ", map entries " + entries
-                + ", proxy fds " + proxy.fds() + ", threads " + proxy.threads());
+                + ", proxy fds " + proxies.fds() + ", threads " + proxies.threads() + ", socket fds: driver "
+                + socketFds(ProcessHandle.current().pid()) + ", backend " + socketFds(backend.process.pid()));
         barrier.countDown();
+        backend.releaseBarrier();
         all.await();
         return peak;
+    }
+
+    /**
+     * Paces phase 1: at most {@code --phase1-window} connections opened but not yet spliced, so the
+     * handovers (each one a call on the engine's single watcher thread) do not pile up on a small
+     * machine with 2 threads per connection in each proxy. Stops waiting when the spliced count has
+     * not moved for 20 s (directions that stay in userspace never count).
+     */
+    private void awaitSpliced(long splicedBefore, int launched) throws InterruptedException {
+        long want = 2L * (launched - o.phase1Window);
+        long last = -1;
+        long lastMove = System.nanoTime();
+        while (true) {
+            long spliced = proxies.longAttribute("DirectionsSpliced") - splicedBefore;
+            if (spliced >= want || spliced < 0) return;
+            long now = System.nanoTime();
+            if (spliced != last) {
+                last = spliced;
+                lastMove = now;
+            } else if (now - lastMove > TimeUnit.SECONDS.toNanos(20)) {
+                say("phase 1: " + launched + " opened, " + spliced + " directions spliced; no progress for 20 s,"
+                        + " opening more anyway");
+                return;
+            }
+            Thread.sleep(100);
+        }
     }
 
     /** Churns {@code count} connections, {@code parallel} at a time, until {@code deadline}. */
@@ -180,7 +231,7 @@ public final class Soak {
         long base = idBase << 40;
         for (long i = 0; i < count && System.nanoTime() < deadline; i++) {
             slots.acquire();
-            launch(Plan.of(o.seed, base + i, o.phase1Bytes), System.nanoTime() + TimeUnit.SECONDS.toNanos(300),
+            launch(Plan.of(o.seed, base + i, o.phase1Bytes), System.nanoTime() + TimeUnit.SECONDS.toNanos(CHURN_SECONDS),
                     null, null, slots::release);
         }
         slots.acquire(parallel); // all done
@@ -196,12 +247,13 @@ public final class Soak {
         byId.put(plan.id(), c);
         running.add(c);
         started.incrementAndGet();
+        int port = proxies.next().port;
         threads.execute(() -> {
             try {
                 Socket s = new Socket();
                 try {
                     s.setTcpNoDelay(true);
-                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port), 120_000);
+                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 120_000);
                     c.clientSocket = s;
                     s.getOutputStream().write(ByteBuffer.allocate(8).putLong(plan.id()).array());
                 } catch (IOException e) {
@@ -236,15 +288,25 @@ public final class Soak {
     private void complete(SoakConnection c, CountDownLatch done, Runnable hook) {
         try {
             long left = c.deadlineNanos - System.nanoTime();
-            if (c.plan.rst() == Plan.RST_CLIENT && c.clientDone.await(Math.max(1, left), TimeUnit.NANOSECONDS)
-                    && !c.sidesDone.await(15, TimeUnit.SECONDS) && c.backendSocket == null) {
-                // the client reset before its header reached the backend: the proxy had nothing to forward
+            if (c.clientDone.await(Math.max(1, left), TimeUnit.NANOSECONDS)
+                    && (c.plan.rst() == Plan.RST_CLIENT || c.clientIn.error() || c.clientOut.error())
+                    && !c.sidesDone.await(15, TimeUnit.SECONDS)) {
+                // the client reset, or the connection was reset on its way, before the header reached the
+                // backend: the backend never learns the id, so it cannot report (a failure unless the client
+                // reset on purpose; not a 30-minute wait for a report that cannot come)
                 c.backendNeverConnected();
             }
             left = c.deadlineNanos - System.nanoTime();
             if (!c.sidesDone.await(Math.max(1, left), TimeUnit.NANOSECONDS)) {
                 c.abandon();
-                c.sidesDone.await(30, TimeUnit.SECONDS);
+                backend.reset(c.plan.id());
+                if (!c.sidesDone.await(30, TimeUnit.SECONDS)) {
+                    synchronized (c) {
+                        for (SoakConnection.Flow f : new SoakConnection.Flow[] {c.backendIn, c.backendOut}) {
+                            if (f.outcome.equals("running")) f.outcome = "hang";
+                        }
+                    }
+                }
             }
             SoakConnection.Verdict v = c.verify();
             verifiedBytes.addAndGet(v.bytesVerified());
@@ -270,54 +332,39 @@ public final class Soak {
         }
     }
 
-    private void acceptLoop() {
-        while (!backend.isClosed()) {
-            Socket s;
-            try {
-                s = backend.accept();
-            } catch (IOException e) {
-                continue;
-            }
-            threads.execute(() -> serve(s));
-        }
-    }
-
-    private void serve(Socket s) {
-        long id;
-        try {
-            s.setTcpNoDelay(true);
-            s.setSoTimeout(o.readTimeoutMillis);
-            id = new DataInputStream(s.getInputStream()).readLong();
-        } catch (IOException e) {
-            // a client reset before its header got through: nothing planned reached us
-            closeQuietly(s);
-            return;
-        }
-        SoakConnection c = byId.get(id);
+    /** A line from the backend process: a connection's id arrived, or its backend side finished. */
+    private void onBackendReport(BackendProcess.Report r) {
+        SoakConnection c = byId.get(r.id());
         if (c == null) {
-            say("backend: unknown connection id " + Long.toHexString(id));
-            closeQuietly(s);
+            if (!r.done()) {
+                say("backend: unknown connection id " + Long.toHexString(r.id()));
+                backend.reset(r.id());
+            }
             return;
         }
-        synchronized (c) {
-            if (c.backendGivenUp) {
-                closeQuietly(s); // already counted as never connected
-                return;
+        if (!r.done()) {
+            synchronized (c) {
+                if (c.backendGivenUp) {
+                    backend.reset(r.id()); // already counted as never connected
+                } else {
+                    c.backendAccepted = true;
+                    c.backendPeerPort = r.peerPort();
+                }
             }
-            c.backendSocket = s;
+            return;
         }
-        c.runSide(s, false, barrier, threads::execute, readTimeout(c.plan));
+        c.backendDone(r.inBytes(), r.inSha(), r.inOutcome(), r.outBytes(), r.outSha(), r.outOutcome());
     }
 
-    /** Waits until the proxy has no spliced direction and its fds stop changing. */
+    /** Waits until the proxies have no spliced direction and their fds stop changing. */
     private void settle() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         Map<String, Long> last = null;
         int stable = 0;
         while (System.nanoTime() < deadline && stable < 3) {
             Thread.sleep(1000);
-            Map<String, Long> now = proxy.fds();
-            now.put("directions", proxy.longAttribute("DirectionsActive"));
+            Map<String, Long> now = proxies.fds();
+            now.put("directions", proxies.longAttribute("DirectionsActive"));
             stable = now.equals(last) && now.get("directions") == 0 ? stable + 1 : 0;
             last = now;
         }
@@ -326,17 +373,146 @@ public final class Soak {
 
     // ------------------------------------------------------------------ measurements
 
+    /**
+     * @param fds     the proxies' fds by kind (summed)
+     * @param soakFds socket fds of this driver and of the backend process
+     */
     record Snapshot(String name, Map<String, Long> fds, Map<String, Long> threads, Map<String, Long> mapEntries,
-                    Map<String, Long> kernel) {}
+                    Map<String, Long> kernel, Map<String, Long> soakFds) {}
 
-    private Snapshot snapshot(String name) {
-        Snapshot s = new Snapshot(name, proxy.fds(), proxy.threads(), proxy.mapAttribute("MapEntries"), kernel());
+    private Snapshot snapshot(String name) throws InterruptedException {
+        Snapshot s = new Snapshot(name, proxies.fds(), proxies.threads(), proxies.mapAttribute("MapEntries"), kernelLow(),
+                soakFds());
         say(name + ": proxy fds " + s.fds + ", threads " + s.threads + ", map entries " + s.mapEntries + ", kernel "
-                + s.kernel);
+                + s.kernel + ", socket fds of the driver and the backend " + s.soakFds);
         return s;
     }
 
-    /** TCP sockets and memory (/proc/net/sockstat; mem in pages) and slab (/proc/meminfo, kB). */
+    private Map<String, Long> soakFds() {
+        Map<String, Long> out = new TreeMap<>();
+        out.put("driver", socketFds(ProcessHandle.current().pid()));
+        out.put("backend", backend.process.isAlive() ? socketFds(backend.process.pid()) : 0);
+        return out;
+    }
+
+    /** Socket fds of a process (any kind of socket); -1 if it cannot be read. */
+    static long socketFds(long pid) {
+        long n = 0;
+        try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().startsWith("socket:")) n++;
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return n;
+    }
+
+    /** This process's open-files limit (soft), as a string. */
+    private static String fdLimit() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/limits"))) {
+                if (l.startsWith("Max open files")) return l.substring(26).trim().split("\\s+")[0];
+            }
+        } catch (IOException e) {
+            // unknown
+        }
+        return "?";
+    }
+
+    /** TCP sockets the kernel may still hold after the run beyond the baseline, and TCP memory pages. */
+    static final long TCP_ALLOC_SLACK = 256;
+    static final long TCP_MEM_SLACK = 256;
+
+    /**
+     * Waits (at most {@code --settle-seconds}) until the kernel's allocated TCP sockets and TCP
+     * memory are back within {@link #TCP_ALLOC_SLACK} / {@link #TCP_MEM_SLACK} of the baseline:
+     * sockets closed by a reset or a close with unread data are freed asynchronously, orphans
+     * (closed, still sending their FIN) and TIME_WAIT sockets are not counted as allocated.
+     * Says every 10 s what it is waiting for.
+     */
+    private void settleKernel(Snapshot base) throws InterruptedException {
+        long baseAlloc = base.kernel.getOrDefault("tcp_alloc", 0L);
+        long baseMem = base.kernel.getOrDefault("tcp_mem", 0L);
+        long start = System.nanoTime();
+        long deadline = start + TimeUnit.SECONDS.toNanos(o.settleSeconds);
+        long lastSay = 0;
+        while (true) {
+            Map<String, Long> k = kernel();
+            long alloc = k.getOrDefault("tcp_alloc", 0L);
+            long mem = k.getOrDefault("tcp_mem", 0L);
+            boolean settled = alloc <= baseAlloc + TCP_ALLOC_SLACK && mem <= baseMem + TCP_MEM_SLACK;
+            long now = System.nanoTime();
+            if (settled || now >= deadline || now - lastSay >= TimeUnit.SECONDS.toNanos(10)) {
+                String what = String.format("TCP sockets allocated %d (baseline %d, allowed +%d), TCP memory %d pages"
+                                + " (baseline %d, allowed +%d); %s; socket fds %s, proxies %d", alloc, baseAlloc,
+                        TCP_ALLOC_SLACK, mem, baseMem, TCP_MEM_SLACK, k, soakFds(), proxies.fds().get("socket"));
+                if (settled) {
+                    say(String.format("kernel settled after %.0f s: %s", secs(now - start), what));
+                    return;
+                }
+                if (now >= deadline) {
+                    say(String.format("kernel did not settle within %d s: %s", o.settleSeconds, what));
+                    return;
+                }
+                say("waiting for the kernel to free TCP sockets: " + what);
+                lastSay = now;
+            }
+            Thread.sleep(1000);
+        }
+    }
+
+    /**
+     * Who holds TCP sockets: the kernel's counters, TCP sockets by state (from /proc/net/tcp,
+     * which lists only hashed sockets: a socket in CLOSE that a process still has open is
+     * counted in {@code alloc} but not listed), and socket fds per process of the soak.
+     */
+    private void socketsReport(String when) {
+        Map<String, Long> states = new TreeMap<>();
+        String[] names = {"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+                "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"};
+        for (String f : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            try (var lines = Files.lines(Path.of(f))) {
+                lines.skip(1).forEach(l -> {
+                    String[] c = l.trim().split("\\s+");
+                    if (c.length < 4) return;
+                    int st = Integer.parseInt(c[3], 16);
+                    states.merge(st < names.length ? names[st] : c[3], 1L, Long::sum);
+                });
+            } catch (IOException | RuntimeException e) {
+                states.put("unreadable " + f, 1L);
+            }
+        }
+        StringBuilder fds = new StringBuilder("driver " + socketFds(ProcessHandle.current().pid()));
+        if (backend.process.isAlive()) fds.append(", backend ").append(socketFds(backend.process.pid()));
+        for (ProxyProcess p : proxies.proxies) {
+            if (p.process.isAlive()) fds.append(", proxy ").append(p.process.pid()).append(' ').append(socketFds(p.process.pid()));
+        }
+        Map<String, Long> k = kernel();
+        long hashed = states.values().stream().mapToLong(Long::longValue).sum() - states.getOrDefault("TIME_WAIT", 0L);
+        say("sockets (" + when + "): kernel " + k + "; hashed TCP sockets by state " + states + "; allocated but not"
+                + " hashed (closed by the kernel, e.g. after a reset, but not yet released by a process or freed) "
+                + (k.getOrDefault("tcp_alloc", 0L) - hashed) + "; socket fds: " + fds);
+    }
+
+    /**
+     * {@link #kernel()} sampled 5 times over 2 s, each figure's lowest: the counters are
+     * machine-wide and jump by thousands while another process runs a test; a leak stays.
+     */
+    static Map<String, Long> kernelLow() throws InterruptedException {
+        Map<String, Long> low = kernel();
+        for (int i = 0; i < 4; i++) {
+            Thread.sleep(500);
+            kernel().forEach((k, v) -> low.merge(k, v, Math::min));
+        }
+        return low;
+    }
+
+    /** TCP sockets and memory (/proc/net/sockstat and sockstat6; mem in pages) and slab (/proc/meminfo, kB). */
     static Map<String, Long> kernel() {
         Map<String, Long> out = new TreeMap<>();
         try {
@@ -344,6 +520,12 @@ public final class Soak {
                 if (!l.startsWith("TCP:")) continue;
                 String[] c = l.substring(4).trim().split("\\s+");
                 for (int i = 0; i + 1 < c.length; i += 2) out.put("tcp_" + c[i], Long.parseLong(c[i + 1]));
+            }
+            // Java's sockets are IPv6 (dual-stack) sockets: "inuse" counts them here, alloc counts both
+            for (String l : Files.readAllLines(Path.of("/proc/net/sockstat6"))) {
+                if (!l.startsWith("TCP6:")) continue;
+                String[] c = l.substring(5).trim().split("\\s+");
+                for (int i = 0; i + 1 < c.length; i += 2) out.put("tcp6_" + c[i], Long.parseLong(c[i + 1]));
             }
             for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
                 if (l.startsWith("Slab:") || l.startsWith("SUnreclaim:")) {
@@ -358,9 +540,10 @@ public final class Soak {
     }
 
     /**
-     * Leaks, as numbers: map entries must be 0; the proxy's non-JMX fds and its application
-     * threads must be back at the baseline; TCP memory within 1 MiB (256 pages) of the baseline
-     * and unreclaimable slab within 32 MiB (the machine may be shared: others' sockets count too).
+     * Leaks, as numbers: map entries must be 0; the proxies' non-JMX fds and their application
+     * threads, and the socket fds of this driver and of the backend, must be back at the baseline;
+     * allocated TCP sockets within 256 and TCP memory within 1 MiB (256 pages) of the baseline and
+     * unreclaimable slab within 32 MiB (the machine may be shared: others' sockets count too).
      */
     private static List<String> leaks(Snapshot base, Snapshot after) {
         List<String> out = new ArrayList<>();
@@ -374,12 +557,19 @@ public final class Soak {
         }
         long dt = after.threads.get("app") - base.threads.get("app");
         if (dt > 0) out.add("threads +" + dt);
+        for (String k : after.soakFds.keySet()) {
+            long d = after.soakFds.get(k) - base.soakFds.getOrDefault(k, 0L);
+            if (d > 0) out.add(k + " socket fds +" + d);
+        }
+        long alloc = after.kernel.getOrDefault("tcp_alloc", 0L) - base.kernel.getOrDefault("tcp_alloc", 0L);
+        if (alloc > TCP_ALLOC_SLACK) out.add("TCP sockets allocated +" + alloc);
         long mem = after.kernel.getOrDefault("tcp_mem", 0L) - base.kernel.getOrDefault("tcp_mem", 0L);
-        if (mem > 256) out.add("TCP mem +" + mem + " pages");
+        if (mem > TCP_MEM_SLACK) out.add("TCP mem +" + mem + " pages");
         long slab = after.kernel.getOrDefault("SUnreclaim_kB", 0L) - base.kernel.getOrDefault("SUnreclaim_kB", 0L);
         if (slab > 32 * 1024) out.add("SUnreclaim +" + slab + " kB");
         say("deltas after - baseline: fds " + delta(base.fds, after.fds) + ", threads " + delta(base.threads, after.threads)
-                + ", kernel " + delta(base.kernel, after.kernel));
+                + ", kernel " + delta(base.kernel, after.kernel) + ", socket fds of the driver and the backend "
+                + delta(base.soakFds, after.soakFds));
         return out;
     }
 
@@ -395,10 +585,11 @@ public final class Soak {
             say(String.format("%s: started %d, finished %d, running %d, %s verified, failures %d; proxy: spliced"
                             + " directions %d active / %d total, kernel bytes %s, aborts %d, fallbacks %s, fds %s, threads %s",
                     phase, started.get(), finished.get(), running.size(), gib(verifiedBytes.get()), failures.get(),
-                    proxy.longAttribute("DirectionsActive"), proxy.longAttribute("DirectionsSpliced"),
-                    gib(Math.max(0, proxy.longAttribute("KernelBytesClientToServer"))
-                            + Math.max(0, proxy.longAttribute("KernelBytesServerToClient"))),
-                    proxy.longAttribute("Aborts"), nonZero(proxy.mapAttribute("Fallbacks")), proxy.fds(), proxy.threads()));
+                    proxies.longAttribute("DirectionsActive"), proxies.longAttribute("DirectionsSpliced"),
+                    gib(Math.max(0, proxies.longAttribute("KernelBytesClientToServer"))
+                            + Math.max(0, proxies.longAttribute("KernelBytesServerToClient"))),
+                    proxies.longAttribute("Aborts"), nonZero(proxies.mapAttribute("Fallbacks")), proxies.fds(),
+                    proxies.threads()));
         }
     }
 
@@ -430,7 +621,7 @@ public final class Soak {
     }
 
     /** Virtual threads on JDK 21+ (reflectively: this module compiles for 17), else a cached pool. */
-    private static ExecutorService virtualThreads() {
+    static ExecutorService virtualThreads() {
         try {
             return (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
         } catch (ReflectiveOperationException e) {
@@ -451,12 +642,17 @@ public final class Soak {
         String classPath;
         String mainClass = "io.sockmap.examples.ThreadPairProxy";
         List<String> proxyArgs = new ArrayList<>(List.of("--listen", "0", "--target", "{target}"));
+        String backendJava = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String backendHeap = "3g";
+        int proxies = 2;
+        int settleSeconds = 120;
         int concurrent = 10_000;
         long churn = 100_000;
         int parallel = 200;
-        double minutes = 5;
+        double minutes = 15;
         long seed = 1;
         long phase1Bytes = 64 * 1024;
+        int phase1Window = 500;
         int readTimeoutMillis = 120_000;
 
         static Options parse(String[] args) {
@@ -476,6 +672,11 @@ public final class Soak {
                         o.proxyArgs.add(v);
                     }
                     case "--concurrent" -> o.concurrent = Integer.parseInt(v);
+                    case "--proxies" -> o.proxies = Integer.parseInt(v);
+                    case "--phase1-window" -> o.phase1Window = Integer.parseInt(v);
+                    case "--settle-seconds" -> o.settleSeconds = Integer.parseInt(v);
+                    case "--backend-heap" -> o.backendHeap = v;
+                    case "--backend-java" -> o.backendJava = v;
                     case "--churn" -> o.churn = Long.parseLong(v);
                     case "--parallel" -> o.parallel = Integer.parseInt(v);
                     case "--minutes" -> o.minutes = Double.parseDouble(v);
@@ -486,13 +687,16 @@ public final class Soak {
                 i++;
             }
             if (o.classPath == null) throw new IllegalArgumentException("--cp CLASSPATH of the proxy is required");
+            if (o.proxies < 1) throw new IllegalArgumentException("--proxies must be at least 1");
             return o;
         }
 
         @Override
         public String toString() {
-            return "main " + mainClass + " " + proxyArgs + ", jvm " + jvmOptions + ", concurrent " + concurrent + ", churn "
-                    + churn + " x" + parallel + " for <= " + minutes + " min, seed " + seed;
+            return "main " + mainClass + " " + proxyArgs + ", jvm " + jvmOptions + ", " + proxies + " proxies, concurrent "
+                    + concurrent + " (at most " + phase1Window + " not yet spliced), churn " + churn + " x" + parallel
+                    + " for <= " + minutes + " min, seed " + seed
+                    + ", settle <= " + settleSeconds + " s";
         }
     }
 }

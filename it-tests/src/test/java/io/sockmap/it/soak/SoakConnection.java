@@ -44,9 +44,12 @@ final class SoakConnection {
     final CountDownLatch sidesDone = new CountDownLatch(2);
     final CountDownLatch clientDone = new CountDownLatch(1);
     volatile Socket clientSocket;
-    volatile Socket backendSocket;
+    /** The backend (its own process) reported this connection's id (guarded by this). */
+    boolean backendAccepted;
+    /** The proxy's port of the backend connection, as the backend saw it (for failure lines). */
+    volatile int backendPeerPort;
     volatile long deadlineNanos;
-    /** Set by {@link #backendNeverConnected}; a late backend accept is then closed (guarded by this). */
+    /** Set by {@link #backendNeverConnected}; a late backend report is then ignored (guarded by this). */
     boolean backendGivenUp;
 
     SoakConnection(Plan plan, long seed, long deadlineNanos) {
@@ -97,7 +100,7 @@ final class SoakConnection {
 
     /** The backend never saw this connection (a client reset before the header got through). */
     synchronized void backendNeverConnected() {
-        if (backendSocket != null || sidesDone.getCount() == 0) return;
+        if (backendAccepted || sidesDone.getCount() == 0) return;
         backendGivenUp = true;
         byte[] empty = StreamBytes.sha256(0, 0);
         for (Flow f : new Flow[] {backendIn, backendOut}) {
@@ -183,19 +186,38 @@ final class SoakConnection {
         }
     }
 
-    /** Closes both ends, for the watchdog: a connection past its deadline hung. */
+    /**
+     * The backend's side finished (reported by the backend process): its reader and writer
+     * figures. Returns false when the connection was already given up as never connected.
+     */
+    synchronized boolean backendDone(long inBytes, byte[] inSha, String inOutcome, long outBytes, byte[] outSha,
+                                     String outOutcome) {
+        if (backendGivenUp) return false;
+        backendIn.bytes = inBytes;
+        backendIn.sha = inSha;
+        backendIn.outcome = inOutcome;
+        backendOut.bytes = outBytes;
+        backendOut.sha = outSha;
+        backendOut.outcome = outOutcome;
+        sidesDone.countDown();
+        return true;
+    }
+
+    /**
+     * Resets the client end, for the watchdog: a connection past its deadline hung (the driver
+     * resets the backend end through the backend process).
+     */
     void abandon() {
-        for (Flow f : new Flow[] {clientOut, clientIn, backendOut, backendIn}) {
+        for (Flow f : new Flow[] {clientOut, clientIn}) {
             if (f.outcome.equals("running")) f.outcome = "hang";
         }
-        for (Socket s : new Socket[] {clientSocket, backendSocket}) {
-            if (s == null) continue;
-            try {
-                s.setSoLinger(true, 0);
-                s.close();
-            } catch (IOException | RuntimeException ignored) {
-                // closed
-            }
+        Socket s = clientSocket;
+        if (s == null) return;
+        try {
+            s.setSoLinger(true, 0);
+            s.close();
+        } catch (IOException | RuntimeException ignored) {
+            // closed
         }
     }
 
@@ -246,9 +268,10 @@ final class SoakConnection {
 
     String describe() {
         Socket c = clientSocket;
-        Socket b = backendSocket;
+        int b = backendPeerPort;
         return "id " + Long.toHexString(plan.id()) + " (client port " + (c == null ? "-" : c.getLocalPort())
-                + ", backend-side proxy port " + (b == null ? "-" : b.getPort()) + ") " + plan;
+                + ", proxy " + (c == null ? "-" : c.getPort()) + ", backend-side proxy port " + (b == 0 ? "-" : b) + ") "
+                + plan;
     }
 
     private static String hex(byte[] b) {
