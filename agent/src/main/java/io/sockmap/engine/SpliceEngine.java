@@ -52,6 +52,16 @@ public final class SpliceEngine implements AutoCloseable {
     /** The watcher's tick while some direction is near its cap, passing, draining or narrowed. */
     private static final long HOT_TICK_MICROS = 200;
     private static final long TICK_MICROS = 1000;
+    /**
+     * With many directions the full sweep is spaced out, up to this: looking at thousands of idle
+     * directions every millisecond cost a large share of a core (2,000 idle pairs: 40-60% of one
+     * core with the 1 ms sweep, scripts/idle-cpu.py). Safe because a direction that starts moving
+     * has a whole cap of credit (16 MiB by default, 13 ms at 10 Gbit/s) and becomes hot at its
+     * first look, and EOF and errors come from epoll, not from the sweep.
+     */
+    private static final long MAX_FULL_TICK_MICROS = 8000;
+    /** Directions the full sweep handles at its fastest rate; beyond, it slows down in proportion. */
+    private static final int DIRECTIONS_PER_FULL_TICK = 256;
     private static final long SLOT_QUARANTINE_NANOS = TimeUnit.SECONDS.toNanos(1);
     /**
      * Test-only fault injection, documented in docs/RELIABILITY.md: with
@@ -695,7 +705,7 @@ public final class SpliceEngine implements AutoCloseable {
                 if (closed && active.isEmpty()) break;
                 long timeout = active.isEmpty() ? -1
                         : !hotDirs.isEmpty() ? HOT_TICK_MICROS
-                        : Math.max(0, Math.min(TICK_MICROS, (nextFullTickNanos - System.nanoTime()) / 1000));
+                        : Math.max(0, Math.min(fullTickMicros(), (nextFullTickNanos - System.nanoTime()) / 1000));
                 int n = LibC.epollWaitMicros(epollFd, events, 256, timeout, timespec);
                 for (int i = 0; i < n; i++) {
                     int ev = events.getInt((long) i * LibC.EPOLL_EVENT_SIZE);
@@ -814,7 +824,7 @@ public final class SpliceEngine implements AutoCloseable {
     private void tick() {
         long now = System.nanoTime();
         if (now - nextFullTickNanos >= 0) {
-            nextFullTickNanos = now + TICK_MICROS * 1000;
+            nextFullTickNanos = now + fullTickMicros() * 1000;
             for (Direction d : hotDirs) d.queuedHot = false;
             hotDirs.clear();
             for (int i = active.size() - 1; i >= 0; i--) {
@@ -828,6 +838,13 @@ public final class SpliceEngine implements AutoCloseable {
             hotDirs.clear();
             for (Direction d : hotScratch) serviceSafely(d);
         }
+    }
+
+    /** The interval of the full sweep: {@link #TICK_MICROS}, longer with many live directions. */
+    private long fullTickMicros() {
+        int n = active.size();
+        if (n <= DIRECTIONS_PER_FULL_TICK) return TICK_MICROS;
+        return Math.min(MAX_FULL_TICK_MICROS, TICK_MICROS * n / DIRECTIONS_PER_FULL_TICK);
     }
 
     private void serviceSafely(Direction d) {

@@ -53,7 +53,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class SpliceHooks implements SocketHooks {
     private static final Integer EOF = -1;
-    private static final long MAX_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** A parked reader is unparked when its direction ends; the timeout only bounds a missed wake-up. */
+    private static final long MAX_PARK_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final long SHARED_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     private static final MethodHandle IS_VIRTUAL = isVirtualHandle();
     private static final ThreadLocal<ThreadContext> CONTEXT = ThreadLocal.withInitial(ThreadContext::new);

@@ -39,7 +39,8 @@ public final class ChannelSpliceHooks implements ChannelHooks {
     public static final long NON_BLOCKING_CLOSE_WAIT_MILLIS = 5;
     private static final Integer NOTHING_NOW = 0;
     private static final Integer EOF = -1;
-    private static final long MAX_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** A parked reader is unparked when its direction ends; the timeout only bounds a missed wake-up. */
+    private static final long MAX_PARK_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final long SHARED_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private static final boolean TRACE = Boolean.getBoolean("sockmap.trace");
