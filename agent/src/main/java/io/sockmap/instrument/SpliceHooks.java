@@ -138,7 +138,7 @@ final class SpliceHooks implements SocketHooks {
             detector.onWrite(ctx.track, target, b, off, len);
             SpliceLink link = target.asTarget;
             if (link == null) {
-                handOverAfterWrite(ctx, target);
+                handOverAfterWrite(ctx);
             } else if (link.outcome() == SpliceLink.LIVE) {
                 log.warnOnce("hooks.writeToSplicedTarget", "the application wrote to a socket that receives "
                         + "spliced bytes (" + describe(socket) + "): bytes may interleave; a pure relay never does this");
@@ -192,20 +192,15 @@ final class SpliceHooks implements SocketHooks {
      * (a fast sender kept such a relay in userspace for megabytes). The handover runs here, on the
      * relay thread, after the write; the thread's next read of the source parks as usual.
      */
-    private void handOverAfterWrite(ThreadContext ctx, TrackedSocket target) {
+    private void handOverAfterWrite(ThreadContext ctx) {
         SocketTrack source = ctx.track.source();
         if (!(source instanceof TrackedSocket) || !source.isUndecided()) return;
         TrackedSocket a = (TrackedSocket) source;
         if (a.asSource != null) return;
         Socket sourceSocket = a.socket();
         if (sourceSocket == null) return;
-        SocketTrack ready = detector.readyToSplice(ctx.track, a);
-        if (ready == null) return;
-        if (ready != target) {
-            a.refused("the relay's target changed"); // cannot happen: readyToSplice returns the one target
-            return;
-        }
-        handOver(sourceSocket, a, target);
+        SocketTrack target = detector.readyToSplice(ctx.track, a);
+        if (target != null) handOver(sourceSocket, a, (TrackedSocket) target);
     }
 
     /** Hands A -> target to the engine; returns the live link, or {@code null} (the relay stays in userspace). */
