@@ -354,8 +354,9 @@ class BlockingProxyAgentIT {
             // once, and the summary the child prints on its way out would be lost
             process.toHandle().destroy();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                String dump = ThreadDumps.of(process, stdout);
                 process.destroyForcibly();
-                fail(name + " did not stop on SIGTERM");
+                fail(name + " did not stop on SIGTERM\n" + stderrText() + "\n" + dump);
             }
             errReader.join(5000);
             for (String l : stderr) {

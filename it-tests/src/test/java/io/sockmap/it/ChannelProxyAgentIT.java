@@ -398,15 +398,17 @@ class ChannelProxyAgentIT {
     static final class Child implements AutoCloseable {
         final Process process;
         final int port;
+        final List<String> stdout;
         final List<String> stderr;
         private final Thread errReader;
         private final String name;
 
-        private Child(String name, Process process, int port, Thread errReader, List<String> stderr) {
+        private Child(String name, Process process, int port, Thread errReader, List<String> stdout, List<String> stderr) {
             this.name = name;
             this.process = process;
             this.port = port;
             this.errReader = errReader;
+            this.stdout = stdout;
             this.stderr = stderr;
         }
 
@@ -425,7 +427,7 @@ class ChannelProxyAgentIT {
             pump(proc.getInputStream(), out, port, p.name + " stdout");
             Thread e = pump(proc.getErrorStream(), err, null, p.name + " stderr");
             try {
-                return new Child(p.toString(), proc, port.get(60, TimeUnit.SECONDS), e, err);
+                return new Child(p.toString(), proc, port.get(60, TimeUnit.SECONDS), e, out, err);
             } catch (Exception ex) {
                 proc.destroyForcibly();
                 throw new AssertionError(p + " did not print 'listening on <port>': " + cmd + "\nstdout " + out
@@ -471,8 +473,9 @@ class ChannelProxyAgentIT {
         long[] stopAndReadSummary() throws Exception {
             process.toHandle().destroy();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                String dump = ThreadDumps.of(process, stdout);
                 process.destroyForcibly();
-                fail(name + " did not stop on SIGTERM");
+                fail(name + " did not stop on SIGTERM\n" + stderrText() + "\n" + dump);
             }
             errReader.join(5000);
             for (String l : stderr) {
