@@ -8,6 +8,7 @@
  */
 #include "sockmap/bpf_helpers.h"
 #include "sockmap/splice_abi.h"
+#include "sockmap/kernel_refs.h"
 
 /* Sources: key socket cookie, value fd on update. sm_verdict is attached to this map only. */
 struct sm_map_def SEC("maps") sm_sources = {
@@ -42,8 +43,60 @@ struct sm_map_def SEC("maps") sm_dirs = {
     .map_flags = BPF_F_MMAPABLE,
 };
 
-SEC("sk_skb/verdict")
-int sm_verdict(struct __sk_buff *skb)
+/*
+ * The sequence guard. TCP may queue an skb whose head repeats bytes this socket already received
+ * (a retransmission that partly overlaps: tcp_data_queue's "partial packet" case, also from the
+ * out-of-order queue), and an skb userspace read part of before insertion starts before the
+ * socket's copied_seq. recvmsg skips such bytes; the verdict path (tcp_read_skb) hands over the
+ * whole skb, so without this guard the repeated bytes would be sent to the peer twice.
+ * The guard remembers, per socket, the sequence number of the next byte not yet delivered
+ * (initially the socket's copied_seq: where userspace stopped reading) and removes any head of an
+ * skb before it. Returns the skb's length after trimming, 0 for an skb with nothing new, or -1 when
+ * the overlap could not be removed (the skb must not be delivered; userspace aborts the pair).
+ */
+#define SM_TRIM_STEP 4095 /* bpf_skb_adjust_room's limit for sk_skb */
+#define SM_TRIM_STEPS 128 /* up to 511 KiB of overlap in one skb */
+
+static __always_inline long sm_guard(struct __sk_buff *skb, struct sm_dir *dir, __u32 len)
+{
+    void *kskb = bpf_cast_to_kern_ctx(skb);
+    __u32 seq = SM_LOAD_FIELD_U32(kskb, SM_FIELD_SK_BUFF_CB);
+    __u32 end = seq + len;
+    if (!dir->seq_known) {
+        struct bpf_sock *sk = skb->sk;
+        void *tp = sk ? bpf_skc_to_tcp_sock(sk) : 0;
+        if (!tp) {
+            __sync_fetch_and_add(&dir->guard_errors, 1);
+            return -1;
+        }
+        dir->next_seq = SM_LOAD_FIELD_U32(tp, SM_FIELD_TCP_SOCK_COPIED_SEQ);
+        dir->seq_known = 1;
+    }
+    __s32 behind = (__s32)(dir->next_seq - seq);
+    if (behind > 0) {
+        if ((__u32)behind >= len) {
+            __sync_fetch_and_add(&dir->overlap_bytes, len);
+            return 0;
+        }
+        __u32 left = behind;
+        for (int i = 0; i < SM_TRIM_STEPS && left > 0; i++) {
+            __u32 step = left > SM_TRIM_STEP ? SM_TRIM_STEP : left;
+            if (bpf_skb_adjust_room(skb, -(__s32)step, 0, 0) != 0)
+                break;
+            left -= step;
+        }
+        if (left > 0) {
+            __sync_fetch_and_add(&dir->guard_errors, 1);
+            return -1;
+        }
+        __sync_fetch_and_add(&dir->overlap_bytes, behind);
+        len -= behind;
+    }
+    dir->next_seq = end;
+    return len;
+}
+
+static __always_inline int sm_decide(struct __sk_buff *skb, int guarded)
 {
     __u32 len = skb->len;
     /* A pure FIN arrives as an empty skb. Redirecting it breaks the peer's transmit path, and
@@ -63,6 +116,13 @@ int sm_verdict(struct __sk_buff *skb)
     if (!dir)
         return SK_PASS;
 
+    if (guarded) {
+        long fresh = sm_guard(skb, dir, len);
+        if (fresh <= 0)
+            return SK_DROP;
+        len = fresh;
+    }
+
     /* Redirect only when armed, when userspace has forwarded every byte passed so far (so no
      * kernel-sent byte overtakes a userspace one) and while under the in-flight limit. */
     if (READ_ONCE(dir->mode) == SM_MODE_ARMED &&
@@ -78,6 +138,21 @@ int sm_verdict(struct __sk_buff *skb)
     }
     __sync_fetch_and_add(&dir->passed_bytes, len);
     return SK_PASS;
+}
+
+/* With the sequence guard: needs the kernel's BTF and CAP_PERFMON; the loader falls back to
+ * sm_verdict when this one cannot be loaded. */
+SEC("sk_skb/verdict")
+int sm_verdict_guarded(struct __sk_buff *skb)
+{
+    return sm_decide(skb, 1);
+}
+
+/* Without the guard: CAP_BPF and CAP_NET_ADMIN are enough. */
+SEC("sk_skb/verdict")
+int sm_verdict(struct __sk_buff *skb)
+{
+    return sm_decide(skb, 0);
 }
 
 char _license[] SEC("license") = "Dual MIT/GPL";

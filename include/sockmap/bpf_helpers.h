@@ -18,6 +18,11 @@
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *) 1;
 /* BPF_FUNC_get_socket_cookie = 46 (the skb variant: cookie of skb->sk) */
 static __u64 (*bpf_get_socket_cookie)(void *ctx) = (void *) 46;
+/* BPF_FUNC_skb_adjust_room = 50: for sk_skb only mode 0, flags 0, and |len_diff| <= 4095;
+ * a negative len_diff removes bytes from the head of the data */
+static long (*bpf_skb_adjust_room)(struct __sk_buff *skb, __s32 len_diff, __u32 mode, __u64 flags) = (void *) 50;
+/* BPF_FUNC_skc_to_tcp_sock = 137: the socket as a struct tcp_sock (BTF pointer), or NULL */
+static void *(*bpf_skc_to_tcp_sock)(void *sk) = (void *) 137;
 /* BPF_FUNC_sk_redirect_hash = 72: flags 0 = transmit on the target, BPF_F_INGRESS = its receive queue */
 static long (*bpf_sk_redirect_hash)(struct __sk_buff *skb, void *map, void *key, __u64 flags) = (void *) 72;
 

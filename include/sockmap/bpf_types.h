@@ -27,12 +27,19 @@ _Static_assert(sizeof(__u32) == 4 && sizeof(__u64) == 8, "BPF target type sizes"
 #define SK_DROP 0
 #define SK_PASS 1
 
+/* struct bpf_sock: only ever passed on to helpers here, never read */
+struct bpf_sock;
+
 /*
- * struct __sk_buff, truncated after the one field the program reads. Context accesses are
- * checked by offset, so only the offsets of declared fields must match the uapi: len is at 0.
+ * struct __sk_buff with only the fields the program reads. Context accesses are checked by
+ * offset, so only the offsets of declared fields must match the uapi: len at 0, sk at 168.
  */
 struct __sk_buff {
     __u32 len;
+    __u32 unused_[41];
+    struct bpf_sock *sk; /* __bpf_md_ptr: 8 bytes, 8-aligned */
 };
+
+_Static_assert(__builtin_offsetof(struct __sk_buff, sk) == 168, "__sk_buff.sk at 168");
 
 #endif

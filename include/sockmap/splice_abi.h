@@ -18,8 +18,9 @@
 #define SM_DEFAULT_MAX_ENTRIES 1024
 
 /*
- * One per socket that is the source of a spliced direction (value of sm_dirs, 64 bytes, little
- * endian). Userspace writes the first four fields; the program only adds to the counters.
+ * One per socket that is the source of a spliced direction (value of sm_dirs, 96 bytes, little
+ * endian). Userspace writes the first four fields (and zeroes the record before the socket is
+ * inserted); the program only adds to the counters and owns the sequence guard's fields.
  */
 struct sm_dir {
     __u64 peer_cookie;      /* 0: userspace: cookie of the target socket (key into sm_targets) */
@@ -31,9 +32,16 @@ struct sm_dir {
     __u64 passed_bytes;     /* 40: program, atomic add */
     __u64 redirected_skbs;  /* 48: program, atomic add */
     __u64 redirect_errors;  /* 56: program, atomic add: bpf_sk_redirect_hash failed, skb passed */
+    /* The sequence guard (sm_verdict_guarded only): */
+    __u32 next_seq;         /* 64: program: TCP sequence number of the next byte not yet delivered */
+    __u32 seq_known;        /* 68: program: next_seq is set (0 after userspace zeroes the record) */
+    __u64 overlap_bytes;    /* 72: program, atomic add: bytes the kernel offered twice, removed */
+    __u64 guard_errors;     /* 80: program, atomic add: an overlap could not be removed; skb dropped,
+                             * userspace must abort the pair */
+    __u64 reserved2;        /* 88 */
 };
 
-_Static_assert(sizeof(struct sm_dir) == 64, "struct sm_dir is 64 bytes");
+_Static_assert(sizeof(struct sm_dir) == 96, "struct sm_dir is 96 bytes");
 _Static_assert(__builtin_offsetof(struct sm_dir, peer_cookie) == 0, "peer_cookie at 0");
 _Static_assert(__builtin_offsetof(struct sm_dir, mode) == 8, "mode at 8");
 _Static_assert(__builtin_offsetof(struct sm_dir, forwarded_bytes) == 16, "forwarded_bytes at 16");
@@ -42,5 +50,8 @@ _Static_assert(__builtin_offsetof(struct sm_dir, redirected_bytes) == 32, "redir
 _Static_assert(__builtin_offsetof(struct sm_dir, passed_bytes) == 40, "passed_bytes at 40");
 _Static_assert(__builtin_offsetof(struct sm_dir, redirected_skbs) == 48, "redirected_skbs at 48");
 _Static_assert(__builtin_offsetof(struct sm_dir, redirect_errors) == 56, "redirect_errors at 56");
+_Static_assert(__builtin_offsetof(struct sm_dir, next_seq) == 64, "next_seq at 64");
+_Static_assert(__builtin_offsetof(struct sm_dir, overlap_bytes) == 72, "overlap_bytes at 72");
+_Static_assert(__builtin_offsetof(struct sm_dir, guard_errors) == 80, "guard_errors at 80");
 
 #endif

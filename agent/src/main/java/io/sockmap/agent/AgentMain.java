@@ -125,8 +125,14 @@ public final class AgentMain {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> shutdown(liveEngine, log), "sockmap-shutdown"));
 
         if (liveEngine != null) {
+            String guardOff = liveEngine.sequenceGuardOff();
             log.info(header + ": splicing enabled (caps: " + Capabilities.describeSelf()
-                    + ", maps: " + config.maxPairs() + " pairs)");
+                    + ", maps: " + config.maxPairs() + " pairs, sequence guard: "
+                    + (guardOff == null ? "on" : "off") + ")");
+            if (guardOff != null) {
+                log.warn("sequence guard off (" + guardOff + "): a TCP retransmission that overlaps bytes already"
+                        + " received can reach the peer twice; give the process CAP_PERFMON to load it");
+            }
         } else if (config.failHard()) {
             log.error(header + ": off: " + offReason + " (sockmap.failHard=true is not applied on dynamic attach)");
         } else {
@@ -242,7 +248,9 @@ public final class AgentMain {
             // the summary first: closing waits for live directions to drain (bounded), and an
             // application's own shutdown hooks may run meanwhile
             EngineStats now = stats(engine);
-            log.info(summary(now != null ? now : SpliceAgent.zeroStats()));
+            String line = summary(now != null ? now : SpliceAgent.zeroStats());
+            long overlap = engine == null ? 0 : engine.overlapBytesRemoved();
+            log.info(overlap > 0 ? line + ", repeated bytes removed " + overlap : line);
             if (engine != null) closeQuietly(engine, log);
         } catch (Throwable t) {
             log.warn("shutdown summary failed", t);

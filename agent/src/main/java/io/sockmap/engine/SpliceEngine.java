@@ -81,6 +81,9 @@ public final class SpliceEngine implements AutoCloseable {
     // guarded by handoverLock
     private final Object handoverLock = new Object();
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    private final AtomicLong overlapBytesDone = new AtomicLong();
+    /** The sequence guard is attached: a partly read skb at insertion is safe (see drainBeforeInsert). */
+    private final boolean guarded;
     private final ArrayDeque<long[]> quarantine = new ArrayDeque<>(); // {slot, releasedAtNanos}
     private final Set<Long> sourceCookies = new java.util.HashSet<>();
     private final Map<Long, Integer> targetCookies = new HashMap<>(); // cookie -> users (stays in map until closed)
@@ -119,6 +122,7 @@ public final class SpliceEngine implements AutoCloseable {
         this.maps = maps;
         this.epollFd = epollFd;
         this.wakeFd = wakeFd;
+        this.guarded = maps.guardOff() == null;
         for (FallbackReason r : FallbackReason.values()) fallbacks.put(r, new AtomicLong());
         for (int i = 0; i < maps.capacity; i++) freeSlots.add(i);
         this.watcher = new Thread(this::watchLoop, "sockmap-watcher");
@@ -193,6 +197,25 @@ public final class SpliceEngine implements AutoCloseable {
     /** Counts a fallback the caller decided on (e.g. not a pure relay), for the stats. */
     public void recordFallback(FallbackReason reason) {
         fallbacks.get(reason).incrementAndGet();
+    }
+
+    /**
+     * Bytes the sequence guard (bpf/splice.c) removed because the kernel offered them a second
+     * time (a retransmission overlapping what was received, or the unread rest of a partly read
+     * skb); without the guard the peer would have received them twice.
+     */
+    public long overlapBytesRemoved() {
+        long n = overlapBytesDone.get();
+        for (Direction d : live) {
+            int slot = d.slot;
+            if (slot >= 0) n += maps.overlap(slot);
+        }
+        return n;
+    }
+
+    /** Null when the guarded verdict program is attached, else why the unguarded one is. */
+    public String sequenceGuardOff() {
+        return maps.guardOff();
     }
 
     public EngineStats stats() {
@@ -545,17 +568,19 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     /**
-     * Reads {@code src} to EAGAIN (so no skb is left half read, trap 4) and writes what it can to
+     * Reads {@code src} until its receive queue was empty once and writes what it can to
      * {@code dst} without blocking; returns what the target did not take yet (written by the
      * watcher before the direction is armed). Blocks like a userspace relay would only when more
      * than {@link #HANDOVER_BUFFER} bytes wait for a slow target.
      *
-     * <p>Known weakness: with a fast sender on loopback EAGAIN may not come (each read's window
-     * update makes the sender refill the queue before the read returns); the drain then reads on
-     * until the sender pauses or ends (EOF during handover: the pair stays in userspace, correct).
-     * Ending the drain at the first short read instead avoided that, but a fresh-clone CI run then
-     * delivered one 65,483-byte segment twice (ChannelProxyAgentIT, slow reader), as an earlier
-     * session had seen (130,966 bytes): not used until that is understood.
+     * <p>With the sequence guard attached (bpf/splice.c) the drain ends at the first short read:
+     * the queue ran dry during that read, and whatever skb is left, even one read in part (trap 4),
+     * goes through the guard, which delivers only the bytes after the socket's copied_seq. Waiting
+     * for {@code EAGAIN} instead often never ends with a fast sender on loopback: each read reopens
+     * the window, the ACK it sends makes the sender's softirq refill the queue before the read
+     * returns (whole 64 MiB streams were drained that way: EOF during handover, the pair stayed in
+     * userspace). Without the guard the drain must wait for {@code EAGAIN}, so no skb is left half
+     * read, and has that weakness.
      */
     private byte[] drainBeforeInsert(Direction d) throws KernelException, SpliceRefusedException {
         java.io.ByteArrayOutputStream rest = new java.io.ByteArrayOutputStream();
@@ -569,6 +594,7 @@ public final class SpliceEngine implements AutoCloseable {
                     writeFully(d.target, rest.toByteArray());
                     throw refuse(FallbackReason.NOT_ESTABLISHED, "source reached EOF during handover", null);
                 }
+                boolean ranDry = n < buf.size() && guarded;
                 total += n;
                 long off = 0;
                 if (rest.size() == 0) {
@@ -586,6 +612,7 @@ public final class SpliceEngine implements AutoCloseable {
                     writeFully(d.target, rest.toByteArray());
                     rest.reset();
                 }
+                if (ranDry) break;
             }
         }
         d.preInsertBytes = total;
@@ -593,7 +620,8 @@ public final class SpliceEngine implements AutoCloseable {
     }
 
     private static final int HANDOVER_BUFFER = 4 << 20;
-    private static final int DRAIN_CHUNK = 64 * 1024;
+    /** Four times the drain window: once the queue found at the start is read, a read comes back short. */
+    private static final int DRAIN_CHUNK = 4 * SpliceEngine.DRAIN_WINDOW_CLAMP;
 
     /** Blocking write of everything, the way a userspace relay would wait for a slow peer. */
     private static void writeFully(int fd, byte[] bytes) throws KernelException {
@@ -868,6 +896,12 @@ public final class SpliceEngine implements AutoCloseable {
      */
     private void service(Direction d) throws KernelException {
         int slot = d.slot;
+        if (maps.guardErrors(slot) > 0) {
+            // the program dropped an skb whose repeated head it could not remove: bytes are missing
+            abortOnWatcher(d, new IOException("sockmap: the kernel offered bytes twice and the sequence guard"
+                    + " could not remove them"));
+            return;
+        }
         long redirected = maps.redirected(slot);
         d.kernelBytesSnapshot = redirected;
         long cap = config.maxInflightBytes();
@@ -1170,6 +1204,7 @@ public final class SpliceEngine implements AutoCloseable {
         int i = d.aToB ? 0 : 1;
         doneKernel[i].addAndGet(d.kernelBytesSnapshot);
         doneUser[i].addAndGet(d.userspaceBytesSnapshot);
+        if (d.slot >= 0) overlapBytesDone.addAndGet(maps.overlap(d.slot));
         live.remove(d);
         maps.unbindSlot(d.sourceCookie);
         synchronized (handoverLock) {

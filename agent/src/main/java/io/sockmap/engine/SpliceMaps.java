@@ -21,7 +21,7 @@ import io.sockmap.loader.MappedRegion;
  * never with a map update, which would replace the element and lose the program's increments.
  */
 final class SpliceMaps implements AutoCloseable {
-    static final int DIR_SIZE = 64;
+    static final int DIR_SIZE = 96;
     static final int OFF_PEER_COOKIE = 0;
     static final int OFF_MODE = 8;
     static final int OFF_FORWARDED = 16;
@@ -30,6 +30,8 @@ final class SpliceMaps implements AutoCloseable {
     static final int OFF_PASSED = 40;
     static final int OFF_REDIRECTED_SKBS = 48;
     static final int OFF_REDIRECT_ERRORS = 56;
+    static final int OFF_OVERLAP = 72;
+    static final int OFF_GUARD_ERRORS = 80;
     static final int MODE_PAUSED = 0;
     static final int MODE_ARMED = 1;
     private static final long BPF_NOEXIST = 1;
@@ -119,6 +121,22 @@ final class SpliceMaps implements AutoCloseable {
 
     long passed(int slot) {
         return (long) LONGS.getOpaque(view, slot * DIR_SIZE + OFF_PASSED);
+    }
+
+    /** Bytes the sequence guard removed because the kernel offered them a second time. */
+    long overlap(int slot) {
+        return (long) LONGS.getOpaque(view, slot * DIR_SIZE + OFF_OVERLAP);
+    }
+
+    /** Overlaps the guard could not remove (the skb was dropped): the direction must be aborted. */
+    long guardErrors(int slot) {
+        return (long) LONGS.getOpaque(view, slot * DIR_SIZE + OFF_GUARD_ERRORS);
+    }
+
+    /** Null when the sequence guard is attached, else why the unguarded program is. */
+    String guardOff() {
+        String why = collection.skipped().get(BpfSupport.VERDICT_GUARDED);
+        return collection.hasProgram(BpfSupport.VERDICT_GUARDED) ? null : why == null ? "not in this build" : why;
     }
 
     long redirectErrors(int slot) {

@@ -26,6 +26,7 @@ public final class BpfCollection implements AutoCloseable {
 
     private final Map<String, BpfMap> maps;
     private final Map<String, BpfProgram> programs;
+    private final Map<String, String> skipped = new LinkedHashMap<>();
     private boolean closed;
 
     private BpfCollection(Map<String, BpfMap> maps, Map<String, BpfProgram> programs) {
@@ -40,6 +41,16 @@ public final class BpfCollection implements AutoCloseable {
      * @throws LoaderException naming the map or program that failed; everything created so far is closed
      */
     public static BpfCollection load(BpfObjectSpec spec, Map<String, Integer> maxEntriesOverride) throws LoaderException {
+        return load(spec, maxEntriesOverride, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #load(BpfObjectSpec, Map)}, but a program named in {@code optional} that cannot be
+     * loaded (the verifier, the kernel's BTF or the process's capabilities refuse it) is left out
+     * instead of failing the collection; {@link #skipped()} says why.
+     */
+    public static BpfCollection load(BpfObjectSpec spec, Map<String, Integer> maxEntriesOverride,
+                                     java.util.Set<String> optional) throws LoaderException {
         Map<String, Integer> overrides = maxEntriesOverride == null ? Map.of() : maxEntriesOverride;
         List<MapSpec> mapSpecs = new ArrayList<>();
         for (MapSpec m : spec.maps()) {
@@ -64,8 +75,15 @@ public final class BpfCollection implements AutoCloseable {
             }
             Map<String, Integer> fds = new LinkedHashMap<>();
             maps.forEach((name, map) -> fds.put(name, map.fd()));
+            KernelRefs kernel = new KernelRefs();
             for (ProgramSpec p : spec.programs()) {
-                programs.put(p.name(), new BpfProgram(p, loadProgram(p, relocate(p, fds), spec.license())));
+                try {
+                    byte[] insns = kernel.resolve(p, relocate(p, fds));
+                    programs.put(p.name(), new BpfProgram(p, loadProgram(p, insns, spec.license())));
+                } catch (LoaderException e) {
+                    if (!optional.contains(p.name())) throw e;
+                    collection.skipped.put(p.name(), e.getMessage());
+                }
             }
             done = true;
             return collection;
@@ -88,6 +106,16 @@ public final class BpfCollection implements AutoCloseable {
         BpfProgram p = programs.get(name);
         if (p == null) throw new IllegalArgumentException("no program " + name + " in collection; programs: " + programs.keySet());
         return p;
+    }
+
+    /** Whether the program called {@code name} was loaded (an optional one may have been skipped). */
+    public boolean hasProgram(String name) {
+        return programs.containsKey(name);
+    }
+
+    /** Optional programs that were not loaded -> why. */
+    public Map<String, String> skipped() {
+        return Collections.unmodifiableMap(skipped);
     }
 
     /** Closes every program and map fd; idempotent. */

@@ -35,6 +35,8 @@ public final class BpfObjectSpec {
     static final int EM_BPF = 247;
     static final int MAP_DEF_SIZE = 20;
     static final int R_BPF_64_64 = 1;
+    /** clang's relocation on a {@code call} to an undefined (extern, {@code __ksym}) function. */
+    static final int R_BPF_64_32 = 10;
     private static final int SHF_EXECINSTR = 0x4;
     private static final int OP_LD_IMM64 = 0x18;
     private static final int OP_CALL = 0x85;
@@ -269,7 +271,11 @@ public final class BpfObjectSpec {
             if (names.isEmpty()) throw new LoaderException("section " + section + " has code but no function symbol");
 
             List<Map<Integer, String>> relocations = new ArrayList<>();
-            for (int i = 0; i < names.size(); i++) relocations.add(new LinkedHashMap<>());
+            List<Map<Integer, String>> kfuncs = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) {
+                relocations.add(new LinkedHashMap<>());
+                kfuncs.add(new LinkedHashMap<>());
+            }
             for (int r = 0; r < sections.length; r++) {
                 ElfSectionHeader h = sections[r].header;
                 if (h.sh_info != index) continue;
@@ -278,22 +284,23 @@ public final class BpfObjectSpec {
                 }
                 if (h.sh_type != ElfSectionHeader.SHT_REL) continue;
                 for (ElfRelocation rel : ((ElfRelocationSection) sections[r]).relocations) {
-                    relocate(section, code, rel, symbols, mapsIndex, maps, ranges, names, relocations);
+                    relocate(section, code, rel, symbols, mapsIndex, maps, ranges, names, relocations, kfuncs);
                 }
             }
 
             List<ProgramSpec> out = new ArrayList<>();
             for (int i = 0; i < names.size(); i++) {
                 byte[] insns = java.util.Arrays.copyOfRange(code, (int) ranges.get(i)[0], (int) ranges.get(i)[1]);
-                rejectFunctionCalls(names.get(i), insns);
-                out.add(new ProgramSpec(names.get(i), section, type, insns, relocations.get(i)));
+                rejectFunctionCalls(names.get(i), insns, kfuncs.get(i).keySet());
+                out.add(new ProgramSpec(names.get(i), section, type, insns, relocations.get(i), kfuncs.get(i)));
             }
             return out;
         }
 
         private void relocate(String section, byte[] code, ElfRelocation rel, ElfSymbol[] symbols, int mapsIndex,
                               Map<Long, MapSpec> maps, List<long[]> ranges, List<String> names,
-                              List<Map<Integer, String>> relocations) throws LoaderException {
+                              List<Map<Integer, String>> relocations, List<Map<Integer, String>> kfuncs)
+                throws LoaderException {
             long offset = rel.r_offset;
             int symIndex = rel.getSymbolIndex();
             if (symIndex <= 0 || symIndex >= symbols.length) {
@@ -304,9 +311,15 @@ public final class BpfObjectSpec {
             int symSection = Short.toUnsignedInt(sym.st_shndx);
             String symName = sym.getType() == ElfSymbol.STT_SECTION ? sectionName(symSection) : sym.getName();
             String where = section + "+0x" + Long.toHexString(offset) + " (symbol " + symName + ")";
+            if (rel.getType() == R_BPF_64_32 && symSection == 0 && offset >= 0 && offset % ProgramSpec.INSN_SIZE == 0
+                    && offset + ProgramSpec.INSN_SIZE <= code.length && (code[(int) offset] & 0xff) == OP_CALL) {
+                // a call to a kernel function (extern __ksym): the loader resolves it against the kernel's BTF
+                functionAt(where, offset, 1, ranges, names, kfuncs).put(functionIndex(offset, ranges), symName);
+                return;
+            }
             if (rel.getType() != R_BPF_64_64) {
                 throw new LoaderException(where + ": unsupported relocation type " + rel.getType()
-                        + " (only R_BPF_64_64 map loads; no BPF-to-BPF calls)");
+                        + " (only R_BPF_64_64 map loads and R_BPF_64_32 kfunc calls; no BPF-to-BPF calls)");
             }
             if (offset < 0 || offset % ProgramSpec.INSN_SIZE != 0 || offset + 2 * ProgramSpec.INSN_SIZE > code.length) {
                 throw new LoaderException(where + ": relocation offset outside the section or not on an instruction");
@@ -325,21 +338,38 @@ public final class BpfObjectSpec {
                     : sym.st_value;
             MapSpec map = maps.get(mapOffset);
             if (map == null) throw new LoaderException(where + ": no map definition at offset " + mapOffset + " of section maps");
+            functionAt(where, offset, 2, ranges, names, relocations).put(functionIndex(offset, ranges), map.name());
+        }
+
+        /** The relocation map of the function holding the {@code insns}-slot instruction at {@code offset}. */
+        private static Map<Integer, String> functionAt(String where, long offset, int insns, List<long[]> ranges,
+                                                       List<String> names, List<Map<Integer, String>> perFunction)
+                throws LoaderException {
             for (int i = 0; i < ranges.size(); i++) {
                 long[] range = ranges.get(i);
                 if (offset >= range[0] && offset < range[1]) {
-                    if (offset + 2 * ProgramSpec.INSN_SIZE > range[1]) throw new LoaderException(where + ": ld_imm64 crosses the end of " + names.get(i));
-                    relocations.get(i).put((int) ((offset - range[0]) / ProgramSpec.INSN_SIZE), map.name());
-                    return;
+                    if (offset + (long) insns * ProgramSpec.INSN_SIZE > range[1]) {
+                        throw new LoaderException(where + ": instruction crosses the end of " + names.get(i));
+                    }
+                    return perFunction.get(i);
                 }
             }
             throw new LoaderException(where + ": relocation outside every function");
         }
 
-        private static void rejectFunctionCalls(String program, byte[] insns) throws LoaderException {
+        /** Index, within its function, of the instruction at byte {@code offset} of the section. */
+        private static int functionIndex(long offset, List<long[]> ranges) {
+            for (long[] range : ranges) {
+                if (offset >= range[0] && offset < range[1]) return (int) ((offset - range[0]) / ProgramSpec.INSN_SIZE);
+            }
+            throw new IllegalStateException("offset " + offset + " outside every function");
+        }
+
+        private static void rejectFunctionCalls(String program, byte[] insns, java.util.Set<Integer> kfuncCalls)
+                throws LoaderException {
             for (int i = 0; i < insns.length; i += ProgramSpec.INSN_SIZE) {
                 int srcReg = (insns[i + 1] >> 4) & 0xf;
-                if ((insns[i] & 0xff) == OP_CALL && srcReg != 0) {
+                if ((insns[i] & 0xff) == OP_CALL && srcReg != 0 && !kfuncCalls.contains(i / ProgramSpec.INSN_SIZE)) {
                     throw new LoaderException("program " + program + ", instruction " + i / ProgramSpec.INSN_SIZE
                             + ": call with src_reg " + srcReg + " (BPF-to-BPF call or kfunc) is not supported");
                 }

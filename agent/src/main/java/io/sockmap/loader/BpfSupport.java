@@ -16,10 +16,15 @@ public final class BpfSupport {
     public static final String TARGETS = "sm_targets";
     /** HASH: source cookie -> slot index in {@link #DIRS}. */
     public static final String SLOTS = "sm_slots";
-    /** ARRAY of {@code struct sm_dir} (64 bytes), {@code BPF_F_MMAPABLE}. */
+    /** ARRAY of {@code struct sm_dir} (96 bytes), {@code BPF_F_MMAPABLE}. */
     public static final String DIRS = "sm_dirs";
-    /** The sk_skb verdict program. */
+    /** The sk_skb verdict program, without the sequence guard: what CAP_BPF + CAP_NET_ADMIN can load. */
     public static final String VERDICT = "sm_verdict";
+    /**
+     * The same with the sequence guard (bpf/splice.c): removes bytes the kernel offers twice.
+     * Needs the kernel's BTF and CAP_PERFMON; attached instead of {@link #VERDICT} when it loads.
+     */
+    public static final String VERDICT_GUARDED = "sm_verdict_guarded";
 
     private static final List<String> SPLICE_MAPS = List.of(SOURCES, TARGETS, SLOTS, DIRS);
 
@@ -61,9 +66,10 @@ public final class BpfSupport {
         BpfObjectSpec spec = BpfObjectSpec.embeddedSplice();
         Map<String, Integer> sizes = new LinkedHashMap<>();
         for (String map : SPLICE_MAPS) sizes.put(map, maxSockets);
-        BpfCollection collection = BpfCollection.load(spec, sizes);
+        BpfCollection collection = BpfCollection.load(spec, sizes, java.util.Set.of(VERDICT_GUARDED));
         try {
-            collection.map(SOURCES).attach(collection.program(VERDICT), Bpf.BPF_SK_SKB_VERDICT);
+            String verdict = collection.hasProgram(VERDICT_GUARDED) ? VERDICT_GUARDED : VERDICT;
+            collection.map(SOURCES).attach(collection.program(verdict), Bpf.BPF_SK_SKB_VERDICT);
             return collection;
         } catch (KernelException | RuntimeException e) {
             collection.close();

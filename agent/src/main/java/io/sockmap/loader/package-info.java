@@ -12,7 +12,12 @@
  * <p>Supported object format: legacy map definitions (five {@code __u32} in section {@code maps},
  * one global symbol per map), one program per global function in sections named after the
  * program type ({@code sk_skb/...}, {@code sk_msg}, {@code socket}), {@code R_BPF_64_64} map
- * relocations only: no global data, no BPF-to-BPF calls, no BTF (it is ignored).
+ * relocations, and {@code R_BPF_64_32} calls to kernel functions ({@code extern ... __ksym}).
+ * No global data, no BPF-to-BPF calls; the object's own BTF is ignored. Kernel references (kfunc
+ * ids, struct field offsets marked by placeholder load offsets) are resolved against the running
+ * kernel's BTF by {@link io.sockmap.loader.KernelRefs} with {@link io.sockmap.loader.KernelBtf}.
+ * A program can be loaded as optional: if the kernel refuses it, the collection loads without it
+ * and says why ({@link io.sockmap.loader.BpfCollection#skipped()}).
  *
  * <p>{@link io.sockmap.loader.BpfSupport} is the entry point for the engine: probe, then load the
  * splice program attached to its source map. Every syscall goes through

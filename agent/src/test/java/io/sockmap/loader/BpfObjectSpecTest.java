@@ -68,7 +68,7 @@ class BpfObjectSpecTest {
                 new MapSpec("sm_sources", Bpf.BPF_MAP_TYPE_SOCKHASH, 8, 4, 1024, 0),
                 new MapSpec("sm_targets", Bpf.BPF_MAP_TYPE_SOCKHASH, 8, 4, 1024, 0),
                 new MapSpec("sm_slots", Bpf.BPF_MAP_TYPE_HASH, 8, 4, 1024, 0),
-                new MapSpec("sm_dirs", Bpf.BPF_MAP_TYPE_ARRAY, 4, 64, 1024, Bpf.BPF_F_MMAPABLE)), spec.maps());
+                new MapSpec("sm_dirs", Bpf.BPF_MAP_TYPE_ARRAY, 4, 96, 1024, Bpf.BPF_F_MMAPABLE)), spec.maps());
         assertEquals(Bpf.BPF_MAP_TYPE_ARRAY, spec.map("sm_dirs").type());
         assertEquals("Dual MIT/GPL", spec.license());
         assertThrows(IllegalArgumentException.class, () -> spec.map("nope"));
@@ -77,7 +77,7 @@ class BpfObjectSpecTest {
     @Test
     void embeddedSpliceHasTheVerdictProgram() throws Exception {
         BpfObjectSpec spec = BpfObjectSpec.embeddedSplice();
-        assertEquals(1, spec.programs().size());
+        assertEquals(2, spec.programs().size());
         ProgramSpec verdict = spec.program("sm_verdict");
         assertEquals("sk_skb/verdict", verdict.section());
         assertEquals(Bpf.BPF_PROG_TYPE_SK_SKB, verdict.type());
@@ -92,6 +92,28 @@ class BpfObjectSpecTest {
         }
         // Helpers by id: lookup (1), socket cookie (46), redirect hash (72).
         assertEquals(Set.of(1, 46, 72), new HashSet<>(helperCalls(insns)));
+        assertEquals(java.util.Map.of(), verdict.kfuncCalls());
+    }
+
+    @Test
+    void embeddedSpliceHasTheGuardedVerdictProgram() throws Exception {
+        ProgramSpec guarded = BpfObjectSpec.embeddedSplice().program("sm_verdict_guarded");
+        assertEquals("sk_skb/verdict", guarded.section());
+        assertEquals(Set.of("sm_slots", "sm_dirs", "sm_targets"), new HashSet<>(guarded.relocations().values()));
+        // One kfunc call, relocated by name; its call keeps clang's src_reg 1 until the loader patches it.
+        assertEquals(1, guarded.kfuncCalls().size());
+        assertEquals("bpf_cast_to_kern_ctx", guarded.kfuncCalls().values().iterator().next());
+        int at = guarded.kfuncCalls().keySet().iterator().next() * ProgramSpec.INSN_SIZE;
+        byte[] insns = guarded.instructions();
+        assertEquals(0x85, insns[at] & 0xff);
+        // Helpers: the three above, skb_adjust_room (50), skc_to_tcp_sock (137).
+        assertEquals(Set.of(1, 46, 50, 72, 137), new HashSet<>(helperCalls(insns)));
+        // Both kernel-field placeholders are present (KernelRefs.FIELDS).
+        Set<Integer> offsets = new HashSet<>();
+        for (int i = 0; i < insns.length; i += ProgramSpec.INSN_SIZE) {
+            if ((insns[i] & 0xff) == 0x61) offsets.add((int) (short) ((insns[i + 2] & 0xff) | (insns[i + 3] << 8)));
+        }
+        assertTrue(offsets.containsAll(KernelRefs.FIELDS.keySet()), offsets.toString());
     }
 
     @Test
@@ -216,6 +238,7 @@ class BpfObjectSpecTest {
     private static List<Integer> helperCalls(byte[] insns) {
         List<Integer> ids = new ArrayList<>();
         for (int at : callOffsets(insns)) {
+            if (((insns[at + 1] >> 4) & 0xf) != 0) continue; // a kfunc call, not a helper
             ids.add(ByteBuffer.wrap(insns, at + 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt());
         }
         return ids;

@@ -56,7 +56,7 @@ class AgentPackagingIT {
             "\\[sockmap] (INFO|ERROR) sockmap-agent (\\S+) on Linux (\\S+) \\(JDK (\\S+)\\): (.*)");
     static final Pattern SUMMARY = Pattern.compile("\\[sockmap] INFO summary: pairs spliced \\d+, kernel bytes c->s \\d+"
             + " / s->c \\d+, userspace bytes \\d+, fallbacks \\{[A-Z_=0-9, ]*}, aborts \\d+");
-    static final Pattern SPLICING = Pattern.compile("splicing enabled \\(caps: [A-Z_,]+, maps: 16384 pairs\\)");
+    static final Pattern SPLICING = Pattern.compile("splicing enabled \\(caps: [A-Z_,]+, maps: 16384 pairs, sequence guard: (on|off)\\)");
     static final String PROBE = Probe.class.getName();
 
     static Path work;

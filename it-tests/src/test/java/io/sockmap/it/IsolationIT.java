@@ -66,6 +66,9 @@ class IsolationIT {
                      "ThreadPairProxy", "--target", "127.0.0.1:" + backend.port)) {
             String startUp = proxy.awaitLine("sockmap-agent ");
             assertTrue(startUp.contains("splicing enabled (caps: CAP_BPF,CAP_NET_ADMIN, maps:"), startUp);
+            // without CAP_PERFMON the guarded verdict cannot read kernel structs: the plain one is attached
+            assertTrue(startUp.endsWith("sequence guard: off)"), startUp);
+            assertTrue(proxy.awaitLine("sequence guard off (").contains("CAP_PERFMON"), proxy.stderrText());
             assertEquals("65534", statusField(proxy.process.pid(), "Uid").split("\\s+")[1], "runs as uid 65534");
             Transfer t = Transfer.run(proxy.port, 32 * MIB, false);
             assertEquals(t.sent, t.received, "SHA-256 both ways");
@@ -208,11 +211,13 @@ class IsolationIT {
         final Process process;
         final int port;
         /** Live: the reader thread appends as the child prints. */
+        final List<String> stdout;
         final List<String> stderr;
 
-        private Proc(Process process, int port, List<String> stderr) {
+        private Proc(Process process, int port, List<String> stdout, List<String> stderr) {
             this.process = process;
             this.port = port;
+            this.stdout = stdout;
             this.stderr = stderr;
         }
 
@@ -225,11 +230,12 @@ class IsolationIT {
             cmd.addAll(List.of(args));
             Process p = new ProcessBuilder(cmd).start();
             CompletableFuture<Integer> port = new CompletableFuture<>();
+            List<String> out = new CopyOnWriteArrayList<>();
             List<String> err = new CopyOnWriteArrayList<>();
-            pump(p.getInputStream(), null, port);
+            pump(p.getInputStream(), out, port);
             pump(p.getErrorStream(), err, null);
             try {
-                return new Proc(p, port.get(60, TimeUnit.SECONDS), err);
+                return new Proc(p, port.get(60, TimeUnit.SECONDS), out, err);
             } catch (Exception e) {
                 p.destroyForcibly();
                 throw new AssertionError(program + " did not start: " + cmd + "\n" + String.join("\n", err), e);
@@ -273,8 +279,9 @@ class IsolationIT {
         long[] stopAndReadSummary() throws Exception {
             process.toHandle().destroy();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                String dump = ThreadDumps.of(process, stdout);
                 process.destroyForcibly();
-                fail("did not stop on SIGTERM");
+                fail("did not stop on SIGTERM\n" + stderrText() + "\n" + dump);
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (System.nanoTime() < deadline) {

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Test;
 class LoaderIT {
     private static final int SLOT = 0;
     // struct sm_dir offsets (include/sockmap/splice_abi.h)
-    private static final int DIR_SIZE = 64;
+    private static final int DIR_SIZE = 96;
     private static final int PEER_COOKIE = 0;
     private static final int MODE = 8;
     private static final int FORWARDED_BYTES = 16;
@@ -50,6 +50,8 @@ class LoaderIT {
     private static final int PASSED_BYTES = 40;
     private static final int REDIRECTED_SKBS = 48;
     private static final int REDIRECT_ERRORS = 56;
+    private static final int OVERLAP_BYTES = 72;
+    private static final int GUARD_ERRORS = 80;
     private static final int SM_MODE_ARMED = 1;
 
     @BeforeAll
@@ -112,6 +114,60 @@ class LoaderIT {
         assertEquals(bpfFdsBefore, bpfFds(), "every map and program fd closed");
     }
 
+    /**
+     * KERNEL.md trap 4, the sequence guard's deterministic case: userspace read the head of a
+     * queued skb, then the socket is inserted and kicked. The verdict path hands over the whole
+     * skb; the guard must remove the bytes already read, so the peer gets each byte once.
+     */
+    @Test
+    void sequenceGuardRemovesBytesUserspaceAlreadyRead() throws Exception {
+        byte[] payload = new byte[192 * 1024];
+        new Random(7).nextBytes(payload);
+        int readFirst = 1000;
+        try (BpfCollection splice = BpfSupport.loadSplice(64);
+             MappedRegion dirs = splice.map(BpfSupport.DIRS).mmap();
+             ServerSocketChannel listener = ServerSocketChannel.open()) {
+            assertTrue(splice.hasProgram(BpfSupport.VERDICT_GUARDED),
+                    "the guarded verdict loads as root on this kernel: " + splice.skipped());
+            listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            try (SocketChannel client1 = SocketChannel.open(listener.getLocalAddress());
+                 SocketChannel server1 = listener.accept();
+                 SocketChannel client2 = SocketChannel.open(listener.getLocalAddress());
+                 SocketChannel server2 = listener.accept()) {
+                write(client1, java.util.Arrays.copyOf(payload, 64 * 1024));
+                byte[] head = read(server1, readFirst, 10_000); // part of the first skb only
+                assertArrayEquals(java.util.Arrays.copyOf(payload, readFirst), head);
+
+                int source = fd(server1);
+                int target = fd(server2);
+                long sourceCookie = LibC.getsockoptLong(source, LibC.SOL_SOCKET, LibC.SO_COOKIE, "SO_COOKIE");
+                long targetCookie = LibC.getsockoptLong(target, LibC.SOL_SOCKET, LibC.SO_COOKIE, "SO_COOKIE");
+                Pointer dir = dirs.pointer().share((long) SLOT * DIR_SIZE, DIR_SIZE);
+                dir.setMemory(0, DIR_SIZE, (byte) 0);
+                dir.setLong(PEER_COOKIE, targetCookie);
+                dir.setInt(MODE, SM_MODE_ARMED);
+                dir.setLong(REDIRECT_LIMIT, Long.MAX_VALUE);
+                splice.map(BpfSupport.SLOTS).updateLongInt(sourceCookie, SLOT, Bpf.BPF_ANY);
+                splice.map(BpfSupport.TARGETS).updateLongInt(targetCookie, target, Bpf.BPF_NOEXIST);
+                splice.map(BpfSupport.SOURCES).updateLongInt(sourceCookie, source, Bpf.BPF_NOEXIST);
+                LibC.setsockoptInt(source, LibC.SOL_SOCKET, LibC.SO_RCVLOWAT, 1, "SO_RCVLOWAT"); // trap 8: run the queued bytes
+
+                write(client1, java.util.Arrays.copyOfRange(payload, 64 * 1024, payload.length));
+                int expected = payload.length - readFirst;
+                byte[] received = read(client2, expected, 10_000);
+                assertArrayEquals(java.util.Arrays.copyOfRange(payload, readFirst, payload.length), received,
+                        "every byte after the ones read, once, in order");
+                client2.configureBlocking(false);
+                Thread.sleep(200);
+                assertEquals(0, client2.read(ByteBuffer.allocate(1)), "nothing more: the read head was not sent again");
+                assertEquals(readFirst, dir.getLong(OVERLAP_BYTES), "overlap_bytes: the head userspace had read");
+                assertEquals(expected, dir.getLong(REDIRECTED_BYTES), "redirected_bytes count what was sent");
+                assertEquals(0, dir.getLong(GUARD_ERRORS), "guard_errors");
+                assertTrue(splice.map(BpfSupport.SLOTS).deleteLong(sourceCookie));
+            }
+        }
+    }
+
     @Test
     void rejectedProgramReportsTheVerifierLogAndClosesItsMaps() throws Exception {
         long bpfFdsBefore = bpfFds();
@@ -136,6 +192,29 @@ class LoaderIT {
         assertNotNull(e.verifierLog(), "whole verifier log kept");
         assertTrue(e.verifierLog().contains("processed") || e.verifierLog().contains("invalid"), e.verifierLog());
         assertEquals(bpfFdsBefore, bpfFds(), "maps created before the failed load are closed");
+    }
+
+    /** An optional program the kernel refuses is left out, with the reason, and the rest still loads. */
+    @Test
+    void refusedOptionalProgramIsSkipped() throws Exception {
+        long bpfFdsBefore = bpfFds();
+        byte[] elf = spliceObject();
+        byte[] code = BpfObjectSpec.parse(elf).program(BpfSupport.VERDICT_GUARDED).instructions();
+        int codeAt = indexOf(elf, code);
+        int load = -1;
+        for (int i = 0; i < code.length && load < 0; i += ProgramSpec.INSN_SIZE) {
+            if ((code[i] & 0xff) == 0x61) load = i; // the first 32-bit load: skb->len
+        }
+        assertTrue(codeAt >= 0 && load >= 0, "found sm_verdict_guarded and its first ctx load");
+        elf[codeAt + load + 2] = (byte) 0xf0;
+        elf[codeAt + load + 3] = (byte) 0x0f; // off = 0x0ff0: outside struct __sk_buff
+        try (BpfCollection c = BpfCollection.load(BpfObjectSpec.parse(elf), null, java.util.Set.of(BpfSupport.VERDICT_GUARDED))) {
+            assertTrue(c.hasProgram(BpfSupport.VERDICT));
+            assertTrue(!c.hasProgram(BpfSupport.VERDICT_GUARDED));
+            assertTrue(c.skipped().get(BpfSupport.VERDICT_GUARDED).startsWith("load program sm_verdict_guarded: EACCES"),
+                    c.skipped().toString());
+        }
+        assertEquals(bpfFdsBefore, bpfFds());
     }
 
     @Test

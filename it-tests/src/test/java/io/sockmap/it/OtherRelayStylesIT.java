@@ -4,6 +4,7 @@ import static io.sockmap.it.BlockingProxyAgentIT.feature;
 import static io.sockmap.it.BlockingProxyAgentIT.log;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sockmap.it.BlockingProxyAgentIT.Child;
 import io.sockmap.it.PatternStreams.Receiver;
@@ -98,17 +99,18 @@ class OtherRelayStylesIT {
                     + " s->c " + kernel[1] + ", proxy rchar +" + rcharDelta);
             relay.stderr.stream().filter(l -> l.contains("summary") || l.contains("spliced fd") || l.contains("fallback"))
                     .forEach(l -> log(style + ": " + l));
-            // Hard: every byte exact both ways (above). Reported, not asserted: whether both
-            // directions were spliced. The handover now runs at the write that empties what the
-            // relay read (and a BufferedInputStream sees available() == 0 then), so detection is
-            // prompt; but the handover drain waits for EAGAIN, which a fast sender on loopback can
-            // keep from coming until its stream ends ("source reached EOF during handover": the
-            // pair stays in userspace, correctly). An open item.
-            boolean splicedWell = spliced == 2 && SplicedEdgeCasesIT.pairsSpliced(relay) == 1
-                    && kernel[0] >= BYTES * MIN_SHARE_PERCENT / 100 && kernel[1] >= BYTES * MIN_SHARE_PERCENT / 100
-                    && rcharDelta < 2 * BYTES / 100;
-            log(style + " on JDK " + feature(jdk) + (splicedWell ? ": spliced (both directions, proxy rchar < 2%)"
-                    : ": NOT spliced well (directions spliced " + spliced + ", proxy rchar +" + rcharDelta + ")"));
+            // Every byte exact both ways (above), both directions spliced right after minBytes (the
+            // handover runs at the write that empties what the relay read, and a BufferedInputStream
+            // sees available() == 0 then; with the sequence guard attached the handover drain ends
+            // at the first short read, so a fast sender cannot keep it going), and the proxy itself
+            // read < 2% of what it relayed. The kernel's share per direction is asserted against a
+            // loose floor: on a loaded machine the receivers fall behind, the engine throttles the
+            // direction, and what the sender sends past the cap is forwarded by the engine.
+            assertEquals(2, spliced, style + ": directions spliced\n" + relay.stderrText());
+            assertEquals(1, SplicedEdgeCasesIT.pairsSpliced(relay), style + ": pairs spliced\n" + relay.stderrText());
+            assertTrue(rcharDelta < 2 * BYTES / 100, style + ": proxy rchar +" + rcharDelta);
+            assertTrue(kernel[0] >= BYTES * MIN_SHARE_PERCENT / 100 && kernel[1] >= BYTES * MIN_SHARE_PERCENT / 100,
+                    style + ": kernel bytes c->s " + kernel[0] + ", s->c " + kernel[1]);
         }
     }
 }

@@ -1,0 +1,177 @@
+package io.sockmap.loader;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The running kernel's type information ({@code /sys/kernel/btf/vmlinux}), read for the two things
+ * the loader needs from it: the BTF id of a kernel function a program calls (a kfunc) and the byte
+ * offset of a field in a kernel struct. Only the BTF container format is interpreted (header, type
+ * records, string table, as documented in the kernel's Documentation/bpf/btf.rst); nothing else.
+ */
+public final class KernelBtf {
+    /** Where the kernel exposes its own BTF (CONFIG_DEBUG_INFO_BTF). */
+    public static final Path VMLINUX = Path.of("/sys/kernel/btf/vmlinux");
+
+    static final int MAGIC = 0xeB9F;
+    static final int KIND_INT = 1, KIND_PTR = 2, KIND_ARRAY = 3, KIND_STRUCT = 4, KIND_UNION = 5, KIND_ENUM = 6,
+            KIND_FWD = 7, KIND_TYPEDEF = 8, KIND_VOLATILE = 9, KIND_CONST = 10, KIND_RESTRICT = 11, KIND_FUNC = 12,
+            KIND_FUNC_PROTO = 13, KIND_VAR = 14, KIND_DATASEC = 15, KIND_FLOAT = 16, KIND_DECL_TAG = 17,
+            KIND_TYPE_TAG = 18, KIND_ENUM64 = 19;
+    private static final int TYPE_HEADER = 12;
+
+    private final ByteBuffer buf;
+    private final int strStart;
+    private final int strLen;
+    /** Byte position of each type record in {@link #buf}; index = type id (0 = void, unused). */
+    private final int[] typeAt;
+    private final Map<String, Integer> funcs = new HashMap<>();
+    private final Map<String, Integer> structs = new HashMap<>();
+
+    private KernelBtf(byte[] bytes) throws LoaderException {
+        if (bytes.length < 24) throw new LoaderException("BTF: " + bytes.length + " bytes is too short for a header");
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if ((b.getShort(0) & 0xffff) != MAGIC) {
+            b.order(ByteOrder.BIG_ENDIAN);
+            if ((b.getShort(0) & 0xffff) != MAGIC) throw new LoaderException("BTF: bad magic");
+        }
+        this.buf = b;
+        int hdrLen = b.getInt(4);
+        int typeOff = b.getInt(8), typeLen = b.getInt(12), strOff = b.getInt(16);
+        this.strLen = b.getInt(20);
+        int typeStart = hdrLen + typeOff;
+        this.strStart = hdrLen + strOff;
+        if (hdrLen < 24 || typeStart < 0 || typeLen < 0 || (long) typeStart + typeLen > bytes.length
+                || strStart < 0 || strLen < 0 || (long) strStart + strLen > bytes.length) {
+            throw new LoaderException("BTF: sections outside the data");
+        }
+        int[] at = new int[1 << 16];
+        int n = 1;
+        int pos = typeStart;
+        int end = typeStart + typeLen;
+        while (pos < end) {
+            if (n == at.length) at = java.util.Arrays.copyOf(at, at.length * 2);
+            at[n] = pos;
+            int info = b.getInt(pos + 4);
+            int kind = (info >>> 24) & 0x1f;
+            int vlen = info & 0xffff;
+            if (kind == KIND_FUNC) funcs.putIfAbsent(string(b.getInt(pos)), n);
+            if (kind == KIND_STRUCT) {
+                String name = string(b.getInt(pos));
+                if (!name.isEmpty()) structs.putIfAbsent(name, n);
+            }
+            pos += TYPE_HEADER + extraSize(kind, vlen, n);
+            n++;
+        }
+        if (pos != end) throw new LoaderException("BTF: type records overrun their section");
+        this.typeAt = java.util.Arrays.copyOf(at, n);
+    }
+
+    /** Reads {@link #VMLINUX}; fails with a reason when this kernel does not expose BTF. */
+    public static KernelBtf vmlinux() throws LoaderException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(VMLINUX);
+        } catch (IOException | SecurityException e) {
+            throw new LoaderException("kernel BTF not readable (" + VMLINUX + ": " + e.getMessage() + ")", e);
+        }
+        return parse(bytes);
+    }
+
+    public static KernelBtf parse(byte[] bytes) throws LoaderException {
+        try {
+            return new KernelBtf(bytes);
+        } catch (IndexOutOfBoundsException e) {
+            throw new LoaderException("BTF: truncated type or string data", e);
+        }
+    }
+
+    /** BTF id of the kernel function {@code name} (kind FUNC). */
+    public int funcId(String name) throws LoaderException {
+        Integer id = funcs.get(name);
+        if (id == null) throw new LoaderException("kernel function " + name + " not in this kernel's BTF");
+        return id;
+    }
+
+    /**
+     * Byte offset of {@code member} in {@code struct name}, looking through anonymous struct and
+     * union members (as C does). Bitfields are refused: the loader only patches whole-field loads.
+     */
+    public int memberOffset(String struct, String member) throws LoaderException {
+        Integer id = structs.get(struct);
+        if (id == null) throw new LoaderException("struct " + struct + " not in this kernel's BTF");
+        Integer bits = memberBits(id, member, 0);
+        if (bits == null) throw new LoaderException("struct " + struct + " has no member " + member + " in this kernel");
+        if (bits % 8 != 0) throw new LoaderException(struct + "." + member + " is a bitfield");
+        return bits / 8;
+    }
+
+    private Integer memberBits(int structId, String member, int base) {
+        int pos = typeAt[structId];
+        int info = buf.getInt(pos + 4);
+        boolean bitfieldEncoding = (info >>> 31) != 0;
+        int vlen = info & 0xffff;
+        for (int i = 0; i < vlen; i++) {
+            int m = pos + TYPE_HEADER + 12 * i;
+            String name = string(buf.getInt(m));
+            int type = buf.getInt(m + 4);
+            int offset = buf.getInt(m + 8);
+            int bitOffset = bitfieldEncoding ? offset & 0xffffff : offset;
+            if (name.equals(member)) return base + bitOffset;
+            if (name.isEmpty()) {
+                int inner = resolve(type);
+                int kind = kind(inner);
+                if (kind == KIND_STRUCT || kind == KIND_UNION) {
+                    Integer found = memberBits(inner, member, base + bitOffset);
+                    if (found != null) return found;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Follows typedef, const, volatile, restrict and type tags to the underlying type. */
+    private int resolve(int id) {
+        for (int hops = 0; hops < 32 && id > 0 && id < typeAt.length; hops++) {
+            int kind = kind(id);
+            if (kind != KIND_TYPEDEF && kind != KIND_CONST && kind != KIND_VOLATILE && kind != KIND_RESTRICT
+                    && kind != KIND_TYPE_TAG) {
+                return id;
+            }
+            id = buf.getInt(typeAt[id] + 8);
+        }
+        return id;
+    }
+
+    private int kind(int id) {
+        if (id <= 0 || id >= typeAt.length) return 0;
+        return (buf.getInt(typeAt[id] + 4) >>> 24) & 0x1f;
+    }
+
+    private static int extraSize(int kind, int vlen, int id) throws LoaderException {
+        switch (kind) {
+            case KIND_INT: case KIND_VAR: case KIND_DECL_TAG: return 4;
+            case KIND_PTR: case KIND_FWD: case KIND_TYPEDEF: case KIND_VOLATILE: case KIND_CONST: case KIND_RESTRICT:
+            case KIND_FUNC: case KIND_FLOAT: case KIND_TYPE_TAG: return 0;
+            case KIND_ARRAY: return 12;
+            case KIND_STRUCT: case KIND_UNION: case KIND_DATASEC: case KIND_ENUM64: return 12 * vlen;
+            case KIND_ENUM: case KIND_FUNC_PROTO: return 8 * vlen;
+            default: throw new LoaderException("BTF: type " + id + " has unknown kind " + kind);
+        }
+    }
+
+    private String string(int off) {
+        if (off < 0 || off >= strLen) return "";
+        int start = strStart + off;
+        int end = start;
+        int limit = strStart + strLen;
+        while (end < limit && buf.get(end) != 0) end++;
+        return new String(buf.array(), start, end - start, StandardCharsets.US_ASCII);
+    }
+}
