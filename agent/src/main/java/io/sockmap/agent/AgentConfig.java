@@ -38,6 +38,7 @@ import java.util.function.Function;
  * drainTimeout   duration, 1ms..24h                    default 30s
  * logLevel       off|error|warn|info|debug             default info
  * failHard       true|false                            default false
+ * nettyEpoll     true|false                            default true
  * </pre>
  * <b>Lists</b> ({@code ports}, {@code skipPorts}, {@code addresses}, {@code skipAddresses}) are
  * separated by {@code ;} in both forms; {@code +} and {@code |} are accepted too ({@code +} needs
@@ -72,6 +73,7 @@ public final class AgentConfig {
     public static final long DEFAULT_DRAIN_TIMEOUT_MILLIS = EngineConfig.DEFAULT_DRAIN_TIMEOUT_MILLIS;
     public static final AgentLog.Level DEFAULT_LOG_LEVEL = AgentLog.Level.INFO;
     public static final boolean DEFAULT_FAIL_HARD = false;
+    public static final boolean DEFAULT_NETTY_EPOLL = true;
 
     public static final int MAX_PAIRS_LIMIT = 1 << 20;
     public static final long MIN_INFLIGHT_BYTES = 64L << 10;
@@ -92,6 +94,7 @@ public final class AgentConfig {
     private final long drainTimeoutMillis;
     private final AgentLog.Level logLevel;
     private final boolean failHard;
+    private final boolean nettyEpoll;
 
     private AgentConfig(Map<String, Object> v) {
         this.enabled = (Boolean) v.get("enabled");
@@ -105,6 +108,7 @@ public final class AgentConfig {
         this.drainTimeoutMillis = (Long) v.get("drainTimeout");
         this.logLevel = (AgentLog.Level) v.get("logLevel");
         this.failHard = (Boolean) v.get("failHard");
+        this.nettyEpoll = (Boolean) v.get("nettyEpoll");
     }
 
     @SuppressWarnings("unchecked")
@@ -322,6 +326,7 @@ public final class AgentConfig {
             return l;
         }, String::valueOf);
         define("failHard", DEFAULT_FAIL_HARD, "expected true or false", (t, p) -> parseBoolean(t), String::valueOf);
+        define("nettyEpoll", DEFAULT_NETTY_EPOLL, "expected true or false", (t, p) -> parseBoolean(t), String::valueOf);
     }
 
     /** The keys, in documentation order. */
@@ -469,6 +474,9 @@ public final class AgentConfig {
 
     public boolean failHard() { return failHard; }
 
+    /** Whether relays on Netty's native epoll transport are spliced too (its JNI socket calls instrumented). */
+    public boolean nettyEpoll() { return nettyEpoll; }
+
     public EngineConfig engineConfig() {
         return new EngineConfig(maxPairs, maxInflightBytes, drainTimeoutMillis);
     }
@@ -542,6 +550,7 @@ public final class AgentConfig {
                 + ", maxInflight=" + formatSize(maxInflightBytes)
                 + ", drainTimeout=" + formatDuration(drainTimeoutMillis)
                 + ", logLevel=" + logLevel
-                + ", failHard=" + failHard;
+                + ", failHard=" + failHard
+                + ", nettyEpoll=" + nettyEpoll;
     }
 }

@@ -251,7 +251,7 @@ public final class AgentMain {
             String line = summary(now != null ? now : SpliceAgent.zeroStats());
             long overlap = engine == null ? 0 : engine.overlapBytesRemoved();
             log.info(overlap > 0 ? line + ", repeated bytes removed " + overlap : line);
-            if (engine != null) closeQuietly(engine, log);
+            if (engine != null) closeWithin(engine, log, SHUTDOWN_CLOSE_MILLIS);
         } catch (Throwable t) {
             log.warn("shutdown summary failed", t);
         }
@@ -287,6 +287,34 @@ public final class AgentMain {
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             return new long[2];
         }
+    }
+
+    /** How long the shutdown hook waits for the engine to drain and close before the JVM exits anyway. */
+    static final long SHUTDOWN_CLOSE_MILLIS = 15_000;
+
+    /**
+     * Closes the engine from a helper thread and waits at most {@code millis}: a JVM must never
+     * hang on its way out because of the agent. If the close does not finish, the stacks of the
+     * agent's threads are logged (what it was waiting for) and the JVM goes on exiting; the
+     * kernel then closes the sockets with the process.
+     */
+    private static void closeWithin(SpliceEngine engine, AgentLog log, long millis) {
+        Thread closer = new Thread(() -> closeQuietly(engine, log), "sockmap-close");
+        closer.setDaemon(true);
+        closer.start();
+        try {
+            closer.join(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (!closer.isAlive()) return;
+        StringBuilder stacks = new StringBuilder();
+        for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
+            if (!t.getKey().getName().startsWith("sockmap-")) continue;
+            stacks.append("\n\"").append(t.getKey().getName()).append("\" ").append(t.getKey().getState());
+            for (StackTraceElement e : t.getValue()) stacks.append("\n    at ").append(e);
+        }
+        log.warn("closing the splice engine did not finish within " + millis + " ms; exiting without it" + stacks);
     }
 
     private static void closeQuietly(SpliceEngine engine, AgentLog log) {

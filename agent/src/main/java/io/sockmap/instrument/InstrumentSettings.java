@@ -10,8 +10,10 @@ import io.sockmap.detect.RelayDetector;
  *                           flight to reach the target's send queue before detaching it
  * @param filter             which pairs may be spliced
  * @param log                where to log
+ * @param nettyEpoll         whether Netty's native epoll socket classes are instrumented too
  */
-public record InstrumentSettings(long minBytes, long drainTimeoutMillis, AddressFilter filter, InstrumentLog log) {
+public record InstrumentSettings(long minBytes, long drainTimeoutMillis, AddressFilter filter, InstrumentLog log,
+                                 boolean nettyEpoll) {
     public static final long DEFAULT_DRAIN_TIMEOUT_MILLIS = 30_000;
 
     public InstrumentSettings {
@@ -19,6 +21,10 @@ public record InstrumentSettings(long minBytes, long drainTimeoutMillis, Address
         if (drainTimeoutMillis < 1) throw new IllegalArgumentException("drainTimeoutMillis must be >= 1: " + drainTimeoutMillis);
         if (filter == null) filter = AddressFilter.ALL;
         if (log == null) throw new IllegalArgumentException("log is required");
+    }
+
+    public InstrumentSettings(long minBytes, long drainTimeoutMillis, AddressFilter filter, InstrumentLog log) {
+        this(minBytes, drainTimeoutMillis, filter, log, true);
     }
 
     public static InstrumentSettings defaults(InstrumentLog log) {

@@ -80,12 +80,10 @@ public final class Instrumenter {
     /** Netty's native socket classes (also relocated copies); instrumented when the application loads them. */
     static final String NETTY_FILE_DESCRIPTOR = "io.netty.channel.unix.FileDescriptor";
     /**
-     * Netty's native (epoll) transport is spliced only with {@code -Dsockmap.experimental.nettyEpoll=true}:
-     * one kernel test run saw a 32 MiB echo through a HexDumpProxy-style relay on Netty 4.1 epoll
-     * come back with the right length and the wrong content. Until that is understood, Netty epoll
-     * relays keep their userspace path; Netty's NIO transport goes through the JDK channel advice.
+     * Netty's native (epoll) transport calls the kernel through JNI, not through JDK channels;
+     * its socket classes are instrumented unless {@code nettyEpoll=false} (Netty's NIO transport
+     * goes through the JDK channel advice either way).
      */
-    static final boolean NETTY_NATIVE = Boolean.getBoolean("sockmap.experimental.nettyEpoll");
     static final String NETTY_SOCKET = "io.netty.channel.unix.Socket";
 
     private static final String BYTE_BUDDY_SAFE = "net.bytebuddy.safe";
@@ -109,7 +107,7 @@ public final class Instrumenter {
             @Override public void warnOnce(String key, String message) { log.warnOnce(key, message); }
         };
         InstrumentSettings settings = new InstrumentSettings(Math.max(1, config.minBytes()), config.drainTimeoutMillis(),
-                config::shouldSplice, sink);
+                config::shouldSplice, sink, config.nettyEpoll());
         if (engineOrNull == null) return;
         String failure = install(inst, settings, Splicer.of(engineOrNull));
         if (failure != null) throw new IllegalStateException(failure);
@@ -161,7 +159,7 @@ public final class Instrumenter {
                     .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
                     .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                     .with(new RecordingListener(transformed, errors))
-                    .ignore(not(namedOneOf(TYPES).or(NETTY_NATIVE
+                    .ignore(not(namedOneOf(TYPES).or(settings.nettyEpoll()
                             ? nameEndsWith(NETTY_FILE_DESCRIPTOR).or(nameEndsWith(NETTY_SOCKET))
                             : ElementMatchers.<TypeDescription>none())))
                     .type(named(SOCKET_INPUT_STREAM))

@@ -55,7 +55,7 @@ class AgentConfigTest {
         assertFalse(c.failHard());
         assertEquals(AgentConfig.defaults().toString(), c.toString());
         assertEquals("enabled=true, ports=all, skipPorts=none, addresses=all, skipAddresses=none, minBytes=256k, "
-                + "maxPairs=16384, maxInflight=16m, drainTimeout=30s, logLevel=info, failHard=false", c.toString());
+                + "maxPairs=16384, maxInflight=16m, drainTimeout=30s, logLevel=info, failHard=false, nettyEpoll=true", c.toString());
         assertEquals(new io.sockmap.engine.EngineConfig(16384, 16L << 20, 30_000), c.engineConfig());
         assertEquals(ok(args(null)).toString(), ok(args("")).toString());
         assertEquals(ok(args(" , ,")).toString(), c.toString());
@@ -199,7 +199,7 @@ class AgentConfigTest {
         assertEquals("ignoring unknown property sockmap.maxpairs=\"10\": did you mean sockmap.maxPairs?",
                 oneWarning(props("sockmap.maxpairs", "10")));
         assertEquals("ignoring unknown agent argument colour=\"red\": known keys are enabled, ports, skipPorts, addresses,"
-                + " skipAddresses, minBytes, maxPairs, maxInflight, drainTimeout, logLevel, failHard",
+                + " skipAddresses, minBytes, maxPairs, maxInflight, drainTimeout, logLevel, failHard, nettyEpoll",
                 oneWarning(args("colour=red")));
         assertEquals("ignoring unknown agent argument MINBYTES=\"1\": did you mean minBytes?", oneWarning(args("MINBYTES=1")));
         // dotted names are reserved (internal markers), other prefixes are not ours

@@ -361,7 +361,7 @@ class AgentPackagingIT {
         List<String> warnings = r.sockmapLines().stream().filter(l -> l.startsWith("[sockmap] WARN")).collect(Collectors.toList());
         assertEquals(List.of(
                 "[sockmap] WARN ignoring unknown agent argument colour=\"red\": known keys are enabled, ports, skipPorts,"
-                        + " addresses, skipAddresses, minBytes, maxPairs, maxInflight, drainTimeout, logLevel, failHard",
+                        + " addresses, skipAddresses, minBytes, maxPairs, maxInflight, drainTimeout, logLevel, failHard, nettyEpoll",
                 "[sockmap] WARN ignoring agent argument minBytes=\"lots\": expected a size from 0 to 1024g: bytes with an"
                         + " optional suffix k, m or g (like 64k); using 256k",
                 "[sockmap] WARN ignoring sockmap.maxPairs=\"abc\": expected an integer from 1 to 1048576; using 16384"),

@@ -68,13 +68,6 @@ class ChannelProxyAgentIT {
     private static final byte SERVER_FIRST = 'S';
     private static final Path JDK25 = Path.of(System.getProperty("sockmap.it.jdk25", "/usr/lib/jvm/temurin-25-jdk-amd64"));
 
-    /**
-     * {@code -Dsockmap.it.nettyEpoll=true}: run the proxies with Netty's epoll transport spliced
-     * ({@code -Dsockmap.experimental.nettyEpoll=true}) and assert the epoll configurations as fully
-     * as the others (for work on the open epoll failure, docs/CHANNELS.md).
-     */
-    private static final boolean NETTY_EPOLL = Boolean.getBoolean("sockmap.it.nettyEpoll");
-
     private static ScriptedBackend backend;
 
     /** One proxy to run: how to start it and what it supports. */
@@ -136,7 +129,6 @@ class ChannelProxyAgentIT {
     void aChannelRelayIsSplicedAndKeepsEveryByte(Proxy p) throws Exception {
         List<String> jvm = new ArrayList<>(List.of("-javaagent:" + artifact("sockmap.agent.jar", "agent/target/sockmap-agent.jar"),
                 "-Dsockmap.logLevel=debug"));
-        if (NETTY_EPOLL) jvm.add("-Dsockmap.experimental.nettyEpoll=true");
         try (Child relay = Child.start(p, jvm, backend.port())) {
             relay.requireSplicing();
             Result warm = Client.echo(relay.port, 2 * MIB, p.halfClose, 0);
@@ -148,13 +140,8 @@ class ChannelProxyAgentIT {
             log(p + ": " + big + ", proxy rchar +" + rcharDelta);
             assertEquals(big.sent, big.received, p + ": SHA-256 of " + p.bigBytes + " bytes each way");
             long relayed = 2 * p.bigBytes;
-            // Netty's epoll transport is not spliced by default (Instrumenter.NETTY_NATIVE): content
-            // is checked, acceleration is not, unless -Dsockmap.it.nettyEpoll=true turns it on
-            boolean accelerated = NETTY_EPOLL || !p.args().contains("epoll");
-            if (accelerated) {
-                assertTrue(rcharDelta < relayed / 100, p + ": the proxy read " + rcharDelta + " bytes itself for "
-                        + relayed + " relayed (must be < 1%)\n" + relay.stderrText());
-            }
+            assertTrue(rcharDelta < relayed / 100, p + ": the proxy read " + rcharDelta + " bytes itself for "
+                    + relayed + " relayed (must be < 1%)\n" + relay.stderrText());
 
             if (p.halfClose) {
                 Result clientFirst = Client.echo(relay.port, 8 * MIB, true, 0);
@@ -172,11 +159,6 @@ class ChannelProxyAgentIT {
             assertEquals(after.sent, after.received, p + ": a connection after a reset");
 
             long splicedLines = relay.stderr.stream().filter(l -> l.contains("DEBUG spliced ")).count();
-            if (!accelerated) {
-                log(p + ": epoll transport, not spliced by default: content checked only (spliced lines " + splicedLines + ")");
-                relay.stopAndReadSummary();
-                return;
-            }
             assertTrue(splicedLines >= 2, p + ": both directions spliced\n" + relay.stderrText());
             long[] kernel = relay.stopAndReadSummary();
             log(p + ": kernel bytes c->s " + kernel[0] + ", s->c " + kernel[1] + " (large transfer " + p.bigBytes + " each way)");
