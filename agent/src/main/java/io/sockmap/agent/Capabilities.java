@@ -10,12 +10,13 @@ import java.util.List;
 public final class Capabilities {
     public static final int CAP_NET_ADMIN = 12;
     public static final int CAP_SYS_ADMIN = 21;
+    public static final int CAP_PERFMON = 38;
     public static final int CAP_BPF = 39;
 
     private Capabilities() {}
 
     /**
-     * The names of CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN present in the {@code CapEff:} line of
+     * The names of CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON (the sequence guard), CAP_SYS_ADMIN present in the {@code CapEff:} line of
      * a {@code /proc/<pid>/status} text, in that order; null if there is no parsable line.
      */
     public static List<String> effective(String procStatus) {
@@ -31,6 +32,7 @@ public final class Capabilities {
             List<String> names = new ArrayList<>();
             if ((mask & (1L << CAP_BPF)) != 0) names.add("CAP_BPF");
             if ((mask & (1L << CAP_NET_ADMIN)) != 0) names.add("CAP_NET_ADMIN");
+            if ((mask & (1L << CAP_PERFMON)) != 0) names.add("CAP_PERFMON");
             if ((mask & (1L << CAP_SYS_ADMIN)) != 0) names.add("CAP_SYS_ADMIN");
             return names;
         }

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class CapabilitiesTest {
     @Test
     void parsesCapEff() {
-        assertEquals(List.of("CAP_BPF", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"),
+        assertEquals(List.of("CAP_BPF", "CAP_NET_ADMIN", "CAP_PERFMON", "CAP_SYS_ADMIN"),
                 Capabilities.effective("Name:\tjava\nCapInh:\t0000000000000000\nCapEff:\t000001fffeffffff\n"));
         assertEquals(List.of(), Capabilities.effective("CapEff:\t0000000000000000\n"));
         assertEquals(List.of("CAP_BPF", "CAP_NET_ADMIN"),

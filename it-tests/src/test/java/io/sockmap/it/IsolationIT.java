@@ -78,6 +78,29 @@ class IsolationIT {
         }
     }
 
+    /** With CAP_PERFMON added, the guarded verdict program loads: the documented way to get the sequence guard. */
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void addingCapPerfmonTurnsTheSequenceGuardOn() throws Exception {
+        Path setpriv = Path.of("/usr/bin/setpriv");
+        if (!Files.isExecutable(setpriv)) BlockingProxyAgentIT.unavailable("needs " + setpriv + " (util-linux)");
+        Path dir = worldReadableCopies();
+        List<String> prefix = List.of(setpriv.toString(), "--reuid=65534", "--regid=65534", "--clear-groups",
+                "--inh-caps=-all,+bpf,+net_admin,+perfmon", "--ambient-caps=-all,+bpf,+net_admin,+perfmon",
+                "--bounding-set=-all,+bpf,+net_admin,+perfmon");
+        try (Proc backend = Proc.start(List.of(), dir, List.of(), "Backend", "--mode", "echo");
+             Proc proxy = Proc.start(prefix, dir, List.of("-javaagent:" + dir.resolve("sockmap-agent.jar")),
+                     "ThreadPairProxy", "--target", "127.0.0.1:" + backend.port)) {
+            String startUp = proxy.awaitLine("sockmap-agent ");
+            assertTrue(startUp.contains("caps: CAP_BPF,CAP_NET_ADMIN,CAP_PERFMON") && startUp.endsWith("sequence guard: on)"),
+                    startUp);
+            Transfer t = Transfer.run(proxy.port, 8 * MIB, false);
+            assertEquals(t.sent, t.received, "SHA-256 both ways");
+            long[] kernel = proxy.stopAndReadSummary();
+            assertTrue(kernel[0] > 4 * MIB && kernel[1] > 4 * MIB, "spliced: " + proxy.stderrText());
+        }
+    }
+
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void twoProxiesOnOneMachineSpliceOnlyTheirOwnPairs() throws Exception {
