@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: (MIT OR GPL-2.0) */
 /*
- * lossy.c: a tc classifier (sched_cls, direct action) that drops a random fraction of the TCP
- * packets on a port range, for the packet-loss harness (scripts/lossy.sh, LossyLinkIT). Attached
- * to the egress hook of a private network namespace's loopback only; never load it on a host's
- * interface.
+ * lossy.c: a tc classifier (sched_cls, direct action) that drops TCP packets on a port range, for
+ * the packet-loss harness (scripts/lossy.sh, LossyLinkIT). Attached to the INGRESS hook of a
+ * private network namespace's loopback only; never load it on a host's interface.
  *
  *   clang -target bpf -O2 -g -nostdinc -DLOSS_PPM=20000 -DPORT_LO=7000 -DPORT_HI=7001 -c lossy.c -o lossy.o
  *   tc qdisc add dev lo clsact
- *   tc filter add dev lo egress bpf da obj lossy.o sec tc/lossy
+ *   tc filter add dev lo ingress bpf da obj lossy.o sec tc/lossy
+ *
+ * Ingress, not egress: a packet dropped at the sender's own egress is reported back to TCP as a
+ * local drop (NET_XMIT_DROP), and TCP simply sends it again later, with no loss recovery at all.
+ * Dropped at ingress, the packet has left the sender as on a real link.
  *
  * Every TCP packet whose source or destination port is in [PORT_LO, PORT_HI] may be dropped: data
  * segments and pure ACKs alike (lost ACKs cause spurious retransmissions, lost data real ones),
  * except SYN and RST, so that connection set-up does not wait for the 1 s SYN timeout. Each packet
- * crosses loopback egress once, so each is dropped at most once here.
+ * crosses loopback ingress once, so each is dropped at most once here.
  *
  * LOSS_PPM: drop probability in parts per million (20000 = 2%), independent per packet.
  * OUTAGE_US, PERIOD_US: besides, the link is down (every such packet dropped) for the first

@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * java -cp it-tests/target/test-classes io.sockmap.it.loss.LossyTransfers --proxy 127.0.0.1:7000 --backend-port 7001
- *      [--connections 60] [--parallel 6] [--styles bulk,small,rr] [--seed 1] [--bulk-bytes 16m] [--small-bytes 2m]
+ *      [--connections 60] [--parallel 6] [--styles bulk,small,rr] [--seed 1] [--bulk-bytes 16m] [--small-bytes 8m]
  *      [--rr-rounds 300] [--timeout 90]
  * </pre>
  *
@@ -401,7 +401,7 @@ public final class LossyTransfers {
         List<Style> styles = List.of(Style.BULK, Style.SMALL, Style.RR);
         long seed = 1;
         long bulkBytes = 16L << 20;
-        long smallBytes = 2L << 20;
+        long smallBytes = 8L << 20;
         int rrRounds = 300;
         int timeoutSeconds = 90;
 
