@@ -107,15 +107,18 @@ OUT="$PWD/target/lossy/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
 NS="sockmap-lossy-$$"
 PROXY_PID=""
+DRIVER_PID=""
 
 cleanup() {
+    if [ -n "$DRIVER_PID" ]; then kill -KILL "$DRIVER_PID" 2>/dev/null || true; fi
+    DRIVER_PID=""
     if [ -n "$PROXY_PID" ] && kill -0 "$PROXY_PID" 2>/dev/null; then
         kill -TERM "$PROXY_PID" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$PROXY_PID" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$PROXY_PID" 2>/dev/null || true
     fi
     PROXY_PID=""
-    if ip netns list | grep -qw "$NS"; then
+    if [ -e "/run/netns/$NS" ]; then   # where ip netns keeps it (not `ip netns list | grep -q`: SIGPIPE under pipefail)
         # whatever still runs in the namespace was started by this script
         for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
         ip netns del "$NS" 2>/dev/null || true
@@ -131,7 +134,8 @@ lossy_stats() {
     prog=$(ip netns exec "$NS" tc filter show dev lo ingress | sed -n 's/.* id \([0-9]*\) name lossy.*/\1/p' | head -1)
     [ -n "$prog" ] || return 0
     for m in $(bpftool prog show id "$prog" | sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr ',' ' '); do
-        if bpftool map show id "$m" | grep -q "name lossy_stats"; then
+        # not `bpftool | grep -q`: grep exiting early gives bpftool SIGPIPE, a failure under pipefail
+        if [[ "$(bpftool map show id "$m")" == *"name lossy_stats"* ]]; then
             bpftool -j map dump id "$m" | python3 -c '
 import json, sys
 def value(v):  # formatted with BTF, or raw little-endian bytes
@@ -182,12 +186,17 @@ for rate in "${RATE_LIST[@]}"; do
     grep -m1 "sockmap-agent " "$dir/proxy.err" || true
 
     echo "== loss $rate% ($ppm ppm) on ports 7000-7001$([ "$OUTAGE_MS" = 0 ] || echo ", link down ${OUTAGE_MS} ms every ${PERIOD_MS} ms, pure ACKs from ${ACK_LEAD_MS} ms before")"
-    set +e
+    # in the background and waited for, so that Ctrl-C reaches the trap (and the cleanup) at once
     ip netns exec "$NS" "$LOSSY_JAVA" -Xmx1g -cp "$TEST_CLASSES" io.sockmap.it.loss.LossyTransfers \
         --proxy 127.0.0.1:7000 --backend-port 7001 --connections "$CONNECTIONS" --parallel "$PARALLEL" \
-        --styles "$STYLES" ${EXTRA[@]+"${EXTRA[@]}"} 2>&1 | tee "$dir/transfers.log"
-    status=${PIPESTATUS[0]}
-    set -e
+        --styles "$STYLES" ${EXTRA[@]+"${EXTRA[@]}"} >"$dir/transfers.log" 2>&1 &
+    DRIVER_PID=$!
+    tail -n +1 --pid="$DRIVER_PID" -f "$dir/transfers.log" &
+    tail_pid=$!
+    status=0
+    wait "$DRIVER_PID" || status=$?
+    DRIVER_PID=""
+    wait "$tail_pid" || true
 
     kill -TERM "$PROXY_PID" 2>/dev/null || true
     wait "$PROXY_PID" 2>/dev/null || true

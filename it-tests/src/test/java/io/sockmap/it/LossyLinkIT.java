@@ -31,8 +31,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * classifier saw at least one such overlapping retransmission (otherwise the run proved nothing),
  * and every direction of every connection arrived exact (count and SHA-256).
  *
- * <p><b>Fails on main until the sequence guard in bpf/splice.c lands</b> (measured: 1 to 6 of 24
- * connections with a repeated block of 0.6-40 KB). So it runs only with
+ * <p><b>Fails on main until the sequence guard in bpf/splice.c lands</b> (measured in 9 runs: 3 to
+ * 12 of 24 connections damaged, each by one block of 0.2-12 KB repeated right after itself;
+ * docs/RELIABILITY.md, "Packet loss"). So it runs only with
  * {@code -Dsockmap.it.lossy=true}; once the guard is in, remove the {@code @EnabledIfSystemProperty}
  * line so it is part of the suite. Run it alone with
  * {@code mvn -Dmaven.repo.local=... -pl bpf,agent,examples,it-tests -am verify -Dtest=LossyLinkIT
