@@ -32,7 +32,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * and every direction of every connection arrived exact (count and SHA-256).
  *
  * <p><b>Fails on main until the sequence guard in bpf/splice.c lands</b> (measured in 9 runs: 3 to
- * 12 of 24 connections damaged, each by one block of 0.2-12 KB repeated right after itself;
+ * 12 of 24 connections damaged, each by a block of 0.2-12 KB, once 75 KB, repeated right after itself;
  * docs/RELIABILITY.md, "Packet loss"). So it runs only with
  * {@code -Dsockmap.it.lossy=true}; once the guard is in, remove the {@code @EnabledIfSystemProperty}
  * line so it is part of the suite. Run it alone with
