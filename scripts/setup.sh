@@ -7,6 +7,7 @@
 #   clang             clang            bpf/build.sh: compiles bpf/splice.c (-target bpf)
 #   /usr/sbin/capsh   libcap2-bin      SpliceEngineIT: runs a JVM without CAP_BPF/CAP_NET_ADMIN
 #   /usr/bin/setpriv  util-linux       AgentPackagingIT: runs a JVM as an unprivileged user
+#   bpftool           bpftool          LossyLinkIT, scripts/lossy.sh: reads the loss classifier's counters
 #   mvn               maven            the build
 #   java (17+)        openjdk-17-jdk-headless   the build and every child JVM
 #
@@ -29,6 +30,7 @@ need() { # need <package> <command or absolute path>
 need clang clang
 need libcap2-bin /usr/sbin/capsh
 need util-linux /usr/bin/setpriv
+need bpftool bpftool
 need maven mvn
 if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
     missing+=(openjdk-17-jdk-headless)

@@ -14,9 +14,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Deterministic byte streams for the kernel tests: byte {@code p} of stream {@code seed} is a
  * function of both, so a receiver checks every byte it gets against what must have been sent at
  * that position (a reset mid-stream may end a stream early, but what arrived must be a prefix of
- * what was sent), and both sides keep a SHA-256 of their bytes.
+ * what was sent), and both sides keep a SHA-256 of their bytes. Public for the packet-loss
+ * harness ({@code io.sockmap.it.loss}), which runs in its own JVM.
  */
-final class PatternStreams {
+public final class PatternStreams {
     private PatternStreams() {}
 
     private static final int TABLE = 1 << 20;
@@ -27,7 +28,7 @@ final class PatternStreams {
      * random table per seed, each MiB of the stream XORed with its index (unique positions up to
      * 256 MiB), so filling and checking cost about a memory copy.
      */
-    static void fill(long seed, long pos, byte[] b, int off, int len) {
+    public static void fill(long seed, long pos, byte[] b, int off, int len) {
         byte[] table = TABLES.computeIfAbsent(seed, s -> {
             byte[] t = new byte[TABLE];
             new java.util.SplittableRandom(s * 0x9E3779B97F4A7C15L + 1).nextBytes(t);
@@ -47,7 +48,7 @@ final class PatternStreams {
         }
     }
 
-    static MessageDigest sha() {
+    public static MessageDigest sha() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (Exception e) {
