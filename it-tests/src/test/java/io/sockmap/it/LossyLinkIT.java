@@ -17,7 +17,6 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
  * Spliced connections keep every byte when TCP retransmits segments that overlap bytes the
@@ -31,20 +30,16 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * classifier saw at least one such overlapping retransmission (otherwise the run proved nothing),
  * and every direction of every connection arrived exact (count and SHA-256).
  *
- * <p><b>Fails on main until the sequence guard in bpf/splice.c lands</b> (measured in 9 runs: 3 to
- * 12 of 24 connections damaged, each by a block of 0.2-12 KB, once 75 KB, repeated right after itself;
- * docs/RELIABILITY.md, "Packet loss"). So it runs only with
- * {@code -Dsockmap.it.lossy=true}; once the guard is in, remove the {@code @EnabledIfSystemProperty}
- * line so it is part of the suite. Run it alone with
- * {@code mvn -Dmaven.repo.local=... -pl bpf,agent,examples,it-tests -am verify -Dtest=LossyLinkIT
- * -Dsurefire.failIfNoSpecifiedTests=false -Dsockmap.it.lossy=true}.
+ * <p>Without the sequence guard in bpf/splice.c this failed in every run (9 runs: 3 to 12 of 24
+ * connections damaged, each by a block of 0.2-12 KB, once 75 KB, repeated right after itself;
+ * docs/RELIABILITY.md, "Packet loss"); with it, the guard removes the repeated heads and the run is
+ * exact. Run it alone with {@code mvn -Dmaven.repo.local=... -pl bpf,agent,examples,it-tests -am
+ * verify -Dtest=LossyLinkIT -Dsurefire.failIfNoSpecifiedTests=false}.
  *
  * <p>Needs root, {@code ip} (network namespaces), {@code tc} with the {@code clsact} qdisc and the
  * bpf classifier, {@code clang} and {@code bpftool} (the overlap counter); with {@code CI=true} it
  * fails when one is missing, elsewhere it skips.
  */
-@EnabledIfSystemProperty(named = "sockmap.it.lossy", matches = "true",
-        disabledReason = "fails until the sequence guard in bpf/splice.c lands; enable with -Dsockmap.it.lossy=true")
 class LossyLinkIT {
     private static final Pattern RESULT = Pattern.compile("RESULT connections (\\d+) failed (\\d+) .*duplicated-bytes (\\d+)");
     private static final Pattern PARTIAL = Pattern.compile("overlapping acknowledged bytes: partial (\\d+) \\((\\d+) bytes\\)");
