@@ -40,8 +40,6 @@ final class Direction implements SplicedDirection {
     boolean queuedHot;
     CompletableFuture<Boolean> drainWaiter; // watcher only: completes when drained (whenDrained)
     boolean drainWaiterForwards;        // in the watcher's list of directions to look at on the next tick
-    /** The smallest window this source's sender will send into without waiting: two of its segments. */
-    int minWindow = 64 * 1024;
     int savedWindowClamp;     // the source's TCP_WINDOW_CLAMP while spliced and not throttled (an eighth of the cap)
     boolean windowNarrowed;   // the source's window clamped while the kernel holds much for it
     boolean hitCap;           // the direction once reached its cap: its reader is slow

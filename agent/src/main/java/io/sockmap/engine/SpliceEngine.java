@@ -350,7 +350,6 @@ public final class SpliceEngine implements AutoCloseable {
             int originalClamp = 0;
             try {
                 originalClamp = LibC.getsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, "getsockopt(TCP_WINDOW_CLAMP)");
-                d.minWindow = 2 * Math.max(1, LibC.getsockoptInt(src, LibC.IPPROTO_TCP, TCP_MAXSEG, "getsockopt(TCP_MAXSEG)"));
                 LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, DRAIN_WINDOW_CLAMP, "setsockopt(TCP_WINDOW_CLAMP)");
                 // while spliced the window stays under an eighth of the cap: narrowing starts at half
                 // the cap, so what the sender may still send then cannot carry the direction past it.
@@ -358,7 +357,7 @@ public final class SpliceEngine implements AutoCloseable {
                 // autotuning has grown it, which keeps single streams slower than they could be, but a
                 // wider window made the sender overrun the cap between watcher ticks and pass bytes
                 // (kernel share 65-90% instead of 99% in the kernel tests); see the benchmark notes
-                d.savedWindowClamp = (int) Math.max(throttleClamp(d), Math.min(originalClamp, config.maxInflightBytes() / 8));
+                d.savedWindowClamp = (int) Math.max(THROTTLE_WINDOW_CLAMP, Math.min(originalClamp, config.maxInflightBytes() / 8));
                 // lock the receive buffer (never below its current size, which would drop in-window
                 // data): receive autotuning would otherwise raise the window clamp behind our back
                 int rcvbuf = LibC.getsockoptInt(src, LibC.SOL_SOCKET, SO_RCVBUF, "getsockopt(SO_RCVBUF)");
@@ -959,22 +958,20 @@ public final class SpliceEngine implements AutoCloseable {
      * overlap what was received, which the verdict path (tcp_read_skb reads whole skbs) duplicates.
      */
     private static final int DRAIN_WINDOW_CLAMP = 64 * 1024;
-    /** The source's window clamp while the kernel holds more than half the cap for the direction. */
+    /**
+     * The source's window clamp while the kernel holds more than half the cap for the direction.
+     *
+     * <p>Measured trade-off (docs/BENCHMARKS.md, "Single stream: what limits it"): on loopback a
+     * segment is 64 KiB, so this window and {@link #SLOW_READER_WINDOW_CLAMP} cannot take two
+     * segments and the sender waits for its probe timer (about 200 ms) once narrowed: a fast
+     * single stream that touches the cap drops to about 2 Gbit/s. Windows of two segments avoid
+     * that (5-9 Gbit/s), but a window does not slow a loopback sender (the program eats each skb
+     * at once), so the sender then overruns the cap and the program passes: with a slow reader the
+     * kernel's share fell to 36-88% (from 95-99%). The stall keeps bytes in the kernel; kept.
+     */
     private static final int THROTTLE_WINDOW_CLAMP = 64 * 1024;
     /** The throttle window once a direction has kept growing past three quarters of its cap. */
     private static final int SLOW_READER_WINDOW_CLAMP = 16 * 1024;
-    private static final int TCP_MAXSEG = 2;
-
-    /**
-     * The throttle window, but never under two of the sender's segments: a window that cannot
-     * take a whole segment makes the sender wait for its probe timer (200 ms and more) before it
-     * sends again. On loopback (64 KiB segments) the fixed clamps above were below that, and a
-     * throttled single stream stalled about every 200 ms (0.5 Gbit/s instead of 5-9).
-     */
-    private static int throttleClamp(Direction d) {
-        return Math.max(THROTTLE_WINDOW_CLAMP, d.minWindow);
-    }
-
 
     /**
      * Above half the cap, the source advertises a tiny window, so the sender slows down before the
@@ -986,7 +983,7 @@ public final class SpliceEngine implements AutoCloseable {
         try {
             // a direction that already ran into the cap has a reader slower than the sender even
             // under the throttle window: a smaller one keeps it under the cap from then on
-            int clamp = d.hitCap ? Math.max(SLOW_READER_WINDOW_CLAMP, d.minWindow) : throttleClamp(d);
+            int clamp = d.hitCap ? SLOW_READER_WINDOW_CLAMP : THROTTLE_WINDOW_CLAMP;
             LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, clamp, "setsockopt(TCP_WINDOW_CLAMP)");
             d.windowNarrowed = true;
             if (TRACE) trace(d, "narrow window: held=" + d.inflightSnapshot);
@@ -1000,7 +997,7 @@ public final class SpliceEngine implements AutoCloseable {
         // on: what the sender can still send when the cap is reached between two ticks is passed
         // and costs userspace work, so the overshoot is kept to a 32nd of the cap
         int clamp = d.hitCap
-                ? (int) Math.max(throttleClamp(d), Math.min(d.savedWindowClamp, config.maxInflightBytes() / 32))
+                ? (int) Math.max(THROTTLE_WINDOW_CLAMP, Math.min(d.savedWindowClamp, config.maxInflightBytes() / 32))
                 : d.savedWindowClamp;
         try {
             LibC.setsockoptInt(d.source, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, clamp, "setsockopt(TCP_WINDOW_CLAMP)");

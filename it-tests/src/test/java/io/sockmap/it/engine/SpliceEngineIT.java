@@ -295,12 +295,8 @@ class SpliceEngineIT {
             long abAfter = size + HEADER - k - preAB;
             long baAfter = size - k - preBA;
             log("after splice: " + m.describe(abAfter + baAfter));
-            // this JVM reads and checks both streams itself, so it is the slow side: the engine
-            // throttles each direction by letting the program pass what arrives past the cap, and
-            // forwards those bytes in userspace (75-88% kernel share measured since the throttle
-            // window is never below two segments, which keeps the sender from stalling)
-            c.kernelShare("client->backend after handover", pair.aToB(), abAfter, 0.70);
-            c.kernelShare("backend->client after handover", pair.bToA(), baAfter, 0.70);
+            c.kernelShare("client->backend after handover", pair.aToB(), abAfter, 0.90);
+            c.kernelShare("backend->client after handover", pair.bToA(), baAfter, 0.90);
             c.check(pair.aToB().kernelBytes() + pair.aToB().userspaceBytes() == size + HEADER - k,
                     "a->b kernel + userspace = bytes after the userspace phase (" + (pair.aToB().kernelBytes() + pair.aToB().userspaceBytes())
                             + " vs " + (size + HEADER - k) + ")");
@@ -598,11 +594,9 @@ class SpliceEngineIT {
             c.check(maxAhead <= allowed, "client throttled: sent - backend received <= " + allowed + " (max " + maxAhead + ")");
             c.check(m.seconds() > (size - allowed) / (double) rate * 0.8, "the transfer took as long as the slow reader needs");
             // a slow reader is throttled by passing: each time the direction reaches its cap before
-            // the watcher narrows the window, up to one receive buffer of bytes is passed and
-            // forwarded by userspace. With a throttle window of at least two segments (128 KiB on
-            // loopback: a smaller one stalls a fast sender for its 200 ms probe timer) that happens
-            // a few times per transfer: 86% measured for these 14 MiB at 1 MiB/s
-            c.kernelShare("client->backend", pair.aToB(), size + HEADER, 0.75);
+            // the watcher narrows the window (a late tick on a loaded machine), up to one window of
+            // bytes is passed and forwarded by userspace; 99% is typical, 95% is the honest floor
+            c.kernelShare("client->backend", pair.aToB(), size + HEADER, 0.95);
             log("stats: " + engine.stats());
         }
         c.done();
