@@ -8,6 +8,7 @@
 #   /usr/sbin/capsh   libcap2-bin      SpliceEngineIT: runs a JVM without CAP_BPF/CAP_NET_ADMIN
 #   /usr/bin/setpriv  util-linux       AgentPackagingIT: runs a JVM as an unprivileged user
 #   bpftool           bpftool          LossyLinkIT, scripts/lossy.sh: reads the loss classifier's counters
+#   tc, ip            iproute2         LossyLinkIT, scripts/lossy.sh: network namespace, clsact qdisc
 #   mvn               maven            the build
 #   java (17+)        openjdk-17-jdk-headless   the build and every child JVM
 #
@@ -31,6 +32,8 @@ need clang clang
 need libcap2-bin /usr/sbin/capsh
 need util-linux /usr/bin/setpriv
 need bpftool bpftool
+need iproute2 tc
+need iproute2 ip
 need maven mvn
 if ! command -v java >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
     missing+=(openjdk-17-jdk-headless)
