@@ -17,7 +17,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -322,32 +321,16 @@ class ChannelProxyAgentIT {
      * sends N bytes (the stream seeded with N) and half-closes, then reads the client's bytes to
      * EOF and reports their "count sha" in {@link #serverFirstResults}.
      */
-    static final class ScriptedBackend implements AutoCloseable {
-        final ServerSocket server = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
+    static final class ScriptedBackend extends ThreadPerConnectionServer {
         final BlockingQueue<String> serverFirstResults = new LinkedBlockingQueue<>();
 
         ScriptedBackend() throws IOException {
-            Thread t = new Thread(this::acceptLoop, "scripted-backend");
-            t.setDaemon(true);
-            t.start();
+            super("scripted-backend");
+            start();
         }
 
-        int port() { return server.getLocalPort(); }
-
-        private void acceptLoop() {
-            while (!server.isClosed()) {
-                try {
-                    Socket s = server.accept();
-                    Thread t = new Thread(() -> serve(s), "scripted-backend-conn");
-                    t.setDaemon(true);
-                    t.start();
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }
-
-        private void serve(Socket s) {
+        @Override
+        protected void serve(Socket s) {
             try (s) {
                 DataInputStream in = new DataInputStream(s.getInputStream());
                 OutputStream out = s.getOutputStream();
@@ -366,11 +349,6 @@ class ChannelProxyAgentIT {
             } catch (IOException ignored) {
                 // resets are part of the tests
             }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
         }
     }
 

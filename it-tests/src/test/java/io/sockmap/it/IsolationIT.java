@@ -55,12 +55,8 @@ class IsolationIT {
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void aNonRootProxyWithOnlyCapBpfAndCapNetAdminSplices() throws Exception {
-        Path setpriv = Path.of("/usr/bin/setpriv");
-        if (!Files.isExecutable(setpriv)) BlockingProxyAgentIT.unavailable("needs " + setpriv + " (util-linux)");
+        List<String> prefix = asUid65534With("+bpf,+net_admin");
         Path dir = worldReadableCopies();
-        List<String> prefix = List.of(setpriv.toString(), "--reuid=65534", "--regid=65534", "--clear-groups",
-                "--inh-caps=-all,+bpf,+net_admin", "--ambient-caps=-all,+bpf,+net_admin",
-                "--bounding-set=-all,+bpf,+net_admin");
         try (Proc backend = Proc.start(List.of(), dir, List.of(), "Backend", "--mode", "echo");
              Proc proxy = Proc.start(prefix, dir, List.of("-javaagent:" + dir.resolve("sockmap-agent.jar")),
                      "ThreadPairProxy", "--target", "127.0.0.1:" + backend.port)) {
@@ -82,12 +78,8 @@ class IsolationIT {
     @Test
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void addingCapPerfmonTurnsTheSequenceGuardOn() throws Exception {
-        Path setpriv = Path.of("/usr/bin/setpriv");
-        if (!Files.isExecutable(setpriv)) BlockingProxyAgentIT.unavailable("needs " + setpriv + " (util-linux)");
+        List<String> prefix = asUid65534With("+bpf,+net_admin,+perfmon");
         Path dir = worldReadableCopies();
-        List<String> prefix = List.of(setpriv.toString(), "--reuid=65534", "--regid=65534", "--clear-groups",
-                "--inh-caps=-all,+bpf,+net_admin,+perfmon", "--ambient-caps=-all,+bpf,+net_admin,+perfmon",
-                "--bounding-set=-all,+bpf,+net_admin,+perfmon");
         try (Proc backend = Proc.start(List.of(), dir, List.of(), "Backend", "--mode", "echo");
              Proc proxy = Proc.start(prefix, dir, List.of("-javaagent:" + dir.resolve("sockmap-agent.jar")),
                      "ThreadPairProxy", "--target", "127.0.0.1:" + backend.port)) {
@@ -99,6 +91,14 @@ class IsolationIT {
             long[] kernel = proxy.stopAndReadSummary();
             assertTrue(kernel[0] > 4 * MIB && kernel[1] > 4 * MIB, "spliced: " + proxy.stderrText());
         }
+    }
+
+    /** {@code setpriv} arguments that run a command as uid/gid 65534 with only {@code caps} (e.g. {@code +bpf,+net_admin}). */
+    private static List<String> asUid65534With(String caps) {
+        Path setpriv = Path.of("/usr/bin/setpriv");
+        if (!Files.isExecutable(setpriv)) BlockingProxyAgentIT.unavailable("needs " + setpriv + " (util-linux)");
+        return List.of(setpriv.toString(), "--reuid=65534", "--regid=65534", "--clear-groups",
+                "--inh-caps=-all," + caps, "--ambient-caps=-all," + caps, "--bounding-set=-all," + caps);
     }
 
     @Test

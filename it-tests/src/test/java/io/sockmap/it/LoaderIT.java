@@ -44,7 +44,6 @@ class LoaderIT {
     private static final int DIR_SIZE = 96;
     private static final int PEER_COOKIE = 0;
     private static final int MODE = 8;
-    private static final int FORWARDED_BYTES = 16;
     private static final int REDIRECT_LIMIT = 24;
     private static final int REDIRECTED_BYTES = 32;
     private static final int PASSED_BYTES = 40;
@@ -79,22 +78,14 @@ class LoaderIT {
                  SocketChannel server2 = listener.accept()) {
                 int source = fd(server1);
                 int target = fd(server2);
-                long sourceCookie = LibC.getsockoptLong(source, LibC.SOL_SOCKET, LibC.SO_COOKIE, "SO_COOKIE");
-                long targetCookie = LibC.getsockoptLong(target, LibC.SOL_SOCKET, LibC.SO_COOKIE, "SO_COOKIE");
+                long sourceCookie = cookie(source);
 
                 // Direction server1 -> server2 armed, through the mmap.
-                Pointer dir = dirs.pointer().share((long) SLOT * DIR_SIZE, DIR_SIZE);
-                dir.setMemory(0, DIR_SIZE, (byte) 0);
-                dir.setLong(PEER_COOKIE, targetCookie);
-                dir.setInt(MODE, SM_MODE_ARMED);
-                dir.setLong(FORWARDED_BYTES, 0);
-                dir.setLong(REDIRECT_LIMIT, Long.MAX_VALUE);
+                Pointer dir = armedDir(dirs, cookie(target));
                 assertMmapIsTheMap(splice.map(BpfSupport.DIRS), dir);
 
-                splice.map(BpfSupport.SLOTS).updateLongInt(sourceCookie, SLOT, Bpf.BPF_ANY);
+                insertDirection(splice, source, target);
                 assertEquals(SLOT, lookupLongInt(splice.map(BpfSupport.SLOTS), sourceCookie));
-                splice.map(BpfSupport.TARGETS).updateLongInt(targetCookie, target, Bpf.BPF_NOEXIST);
-                splice.map(BpfSupport.SOURCES).updateLongInt(sourceCookie, source, Bpf.BPF_NOEXIST);
 
                 // client1 -> server1 --(verdict: redirect, egress)--> server2 -> client2
                 write(client1, payload);
@@ -140,16 +131,9 @@ class LoaderIT {
 
                 int source = fd(server1);
                 int target = fd(server2);
-                long sourceCookie = LibC.getsockoptLong(source, LibC.SOL_SOCKET, LibC.SO_COOKIE, "SO_COOKIE");
-                long targetCookie = LibC.getsockoptLong(target, LibC.SOL_SOCKET, LibC.SO_COOKIE, "SO_COOKIE");
-                Pointer dir = dirs.pointer().share((long) SLOT * DIR_SIZE, DIR_SIZE);
-                dir.setMemory(0, DIR_SIZE, (byte) 0);
-                dir.setLong(PEER_COOKIE, targetCookie);
-                dir.setInt(MODE, SM_MODE_ARMED);
-                dir.setLong(REDIRECT_LIMIT, Long.MAX_VALUE);
-                splice.map(BpfSupport.SLOTS).updateLongInt(sourceCookie, SLOT, Bpf.BPF_ANY);
-                splice.map(BpfSupport.TARGETS).updateLongInt(targetCookie, target, Bpf.BPF_NOEXIST);
-                splice.map(BpfSupport.SOURCES).updateLongInt(sourceCookie, source, Bpf.BPF_NOEXIST);
+                long sourceCookie = cookie(source);
+                Pointer dir = armedDir(dirs, cookie(target));
+                insertDirection(splice, source, target);
                 LibC.setsockoptInt(source, LibC.SOL_SOCKET, LibC.SO_RCVLOWAT, 1, "SO_RCVLOWAT"); // trap 8: run the queued bytes
 
                 write(client1, java.util.Arrays.copyOfRange(payload, 64 * 1024, payload.length));
@@ -230,6 +214,27 @@ class LoaderIT {
     }
 
     // ---- helpers ----
+
+    private static long cookie(int fd) throws Exception {
+        return LibC.getsockoptLong(fd, LibC.SOL_SOCKET, LibC.SO_COOKIE, "SO_COOKIE");
+    }
+
+    /** The record of {@link #SLOT}, zeroed, then armed toward {@code targetCookie} with no limit, through the mmap. */
+    private static Pointer armedDir(MappedRegion dirs, long targetCookie) {
+        Pointer dir = dirs.pointer().share((long) SLOT * DIR_SIZE, DIR_SIZE);
+        dir.setMemory(0, DIR_SIZE, (byte) 0);
+        dir.setLong(PEER_COOKIE, targetCookie);
+        dir.setInt(MODE, SM_MODE_ARMED);
+        dir.setLong(REDIRECT_LIMIT, Long.MAX_VALUE);
+        return dir;
+    }
+
+    /** {@code source} into sm_slots (at {@link #SLOT}) and sm_sources, {@code target} into sm_targets. */
+    private static void insertDirection(BpfCollection splice, int source, int target) throws Exception {
+        splice.map(BpfSupport.SLOTS).updateLongInt(cookie(source), SLOT, Bpf.BPF_ANY);
+        splice.map(BpfSupport.TARGETS).updateLongInt(cookie(target), target, Bpf.BPF_NOEXIST);
+        splice.map(BpfSupport.SOURCES).updateLongInt(cookie(source), source, Bpf.BPF_NOEXIST);
+    }
 
     private static void assertMmapIsTheMap(BpfMap dirsMap, Pointer dir) throws Exception {
         try (Memory key = new Memory(4); Memory value = new Memory(DIR_SIZE)) {

@@ -10,7 +10,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -152,33 +151,17 @@ class NettyEpollStressIT {
     }
 
     /** Echo backend that checks the client -> server bytes against the stream named in a 12-byte header. */
-    static final class CheckingBackend implements AutoCloseable {
-        private final ServerSocket server = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
+    static final class CheckingBackend extends ThreadPerConnectionServer {
         private final ConcurrentLinkedQueue<String> failures;
 
         CheckingBackend(ConcurrentLinkedQueue<String> failures) throws IOException {
+            super("checking-backend");
             this.failures = failures;
-            Thread t = new Thread(this::acceptLoop, "checking-backend");
-            t.setDaemon(true);
-            t.start();
+            start();
         }
 
-        int port() { return server.getLocalPort(); }
-
-        private void acceptLoop() {
-            while (!server.isClosed()) {
-                try {
-                    Socket s = server.accept();
-                    Thread t = new Thread(() -> serve(s), "checking-backend-conn");
-                    t.setDaemon(true);
-                    t.start();
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }
-
-        private void serve(Socket s) {
+        @Override
+        protected void serve(Socket s) {
             try (s) {
                 DataInputStream in = new DataInputStream(s.getInputStream());
                 long seed = in.readLong();
@@ -203,11 +186,6 @@ class NettyEpollStressIT {
             } catch (IOException ignored) {
                 // the client reports
             }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
         }
     }
 }
