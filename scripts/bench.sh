@@ -3,7 +3,7 @@
 # and fonts for the chart from Debian), builds without tests, raises the limits that 10,000
 # connections need, and runs the harness (bench/, io.sockmap.bench.Bench):
 #
-#   bash scripts/bench.sh                    the full run (<= 15 minutes on 2 cores)
+#   bash scripts/bench.sh                    the full run (about 22 minutes on 2 cores)
 #   bash scripts/bench.sh --quick            validation run (~2 minutes)
 #   bash scripts/bench.sh --sweep-min-bytes 16k,64k,256k,1m,4m   how sockmap.minBytes was chosen (~8 min)
 #   bash scripts/bench.sh --help             every option (subset of configurations or loads, durations, ...)

@@ -97,7 +97,14 @@ class SplicedEdgeCasesIT {
             client.shutdownOutput();
             atServer.await(15, "backend after the client's half-close");
             atClient.await(15, "client after its half-close");
-            IOException downEnd = downLoop.get(15, TimeUnit.SECONDS);
+            IOException downEnd;
+            try {
+                downEnd = downLoop.get(15, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError("the backend's writes neither failed nor ended within 15 s of the relay's close; "
+                        + "sent " + down.sent() + ", client " + atClient + "\n" + relay.stderrText() + "\n"
+                        + ThreadDumps.of(relay.process, relay.stdout), e);
+            }
             stop.set(true);
             for (Receiver r : List.of(atServer, atClient)) {
                 assertTrue(r.end().equals("eof") || r.end().contains("reset"), r.toString());
