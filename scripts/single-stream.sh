@@ -6,6 +6,7 @@
 #
 #   bash scripts/single-stream.sh [runs=3] [seconds=5]
 #   PROXY=TransferToProxy SINK_OPTS=--no-hash PROXY_OPTS=-Dsockmap.trace=true bash scripts/single-stream.sh 5
+#   ONLY_AGENT=1 AGENT_JAR=/path/to/other/sockmap-agent.jar bash scripts/single-stream.sh   # A/B two builds
 #
 # SINK_OPTS=--no-hash makes the backend a fast reader (no SHA-256 of what it receives); with the
 # hash the backend is the slowest part (about 4-6 Gbit/s here), which is the case that shows
@@ -16,7 +17,7 @@ RUNS=${1:-3}
 SECONDS_PER_RUN=${2:-5}
 PROXY=${PROXY:-ThreadPairProxy}
 EX=examples/target/sockmap-examples.jar
-AG=agent/target/sockmap-agent.jar
+AG=${AGENT_JAR:-agent/target/sockmap-agent.jar}
 OUT=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
@@ -47,6 +48,6 @@ one() { # agent(0|1) -> Gbit/s
 
 echo "== $PROXY, backend sink ${SINK_OPTS:-(with SHA-256)}, $RUNS x $SECONDS_PER_RUN s, Linux $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for _ in $(seq "$RUNS"); do
-    echo "without agent: $(one 0) Gbit/s"
+    [ -z "${ONLY_AGENT:-}" ] && echo "without agent: $(one 0) Gbit/s"
     echo "with agent:    $(one 1) Gbit/s"
 done

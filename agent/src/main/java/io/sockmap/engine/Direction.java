@@ -43,6 +43,10 @@ final class Direction implements SplicedDirection {
     int savedWindowClamp;     // the source's TCP_WINDOW_CLAMP while spliced and not throttled (an eighth of the cap)
     boolean windowNarrowed;   // the source's window clamped while the kernel holds much for it
     boolean hitCap;           // the direction once reached its cap: its reader is slow
+    int advmss;               // the largest segment the source's peer may send (64 KiB on loopback)
+    boolean fastReader;       // the target's reader drains faster than a stalled sender could resume: never narrow
+    long narrowedAtNanos;     // when the window was last narrowed
+    long heldAtNarrow;        // the bytes the kernel held for the direction then
     long eofDeadlineNanos;
     long lastKernelSent;
 

@@ -350,14 +350,20 @@ public final class SpliceEngine implements AutoCloseable {
             int originalClamp = 0;
             try {
                 originalClamp = LibC.getsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, "getsockopt(TCP_WINDOW_CLAMP)");
-                LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, DRAIN_WINDOW_CLAMP, "setsockopt(TCP_WINDOW_CLAMP)");
+                d.advmss = Math.max(1, tc.advertisedMss(src));
+                // never under two segments: lowering the clamp also lowers the window's growth
+                // threshold (rcv_ssthresh), and a window that cannot take a whole segment leaves the
+                // sender waiting for its probe timer (200 ms or more) once the direction is spliced
+                LibC.setsockoptInt(src, LibC.IPPROTO_TCP, TCP_WINDOW_CLAMP, Math.max(DRAIN_WINDOW_CLAMP, 2 * d.advmss),
+                        "setsockopt(TCP_WINDOW_CLAMP)");
                 // while spliced the window stays under an eighth of the cap: narrowing starts at half
                 // the cap, so what the sender may still send then cannot carry the direction past it.
                 // The socket's own clamp is kept below that: splicing usually starts before receive
                 // autotuning has grown it, which keeps single streams slower than they could be, but a
                 // wider window made the sender overrun the cap between watcher ticks and pass bytes
                 // (kernel share 65-90% instead of 99% in the kernel tests); see the benchmark notes
-                d.savedWindowClamp = (int) Math.max(THROTTLE_WINDOW_CLAMP, Math.min(originalClamp, config.maxInflightBytes() / 8));
+                d.savedWindowClamp = (int) Math.max(Math.max(THROTTLE_WINDOW_CLAMP, 2 * d.advmss),
+                        Math.min(originalClamp, config.maxInflightBytes() / 8));
                 // lock the receive buffer (never below its current size, which would drop in-window
                 // data): receive autotuning would otherwise raise the window clamp behind our back
                 int rcvbuf = LibC.getsockoptInt(src, LibC.SOL_SOCKET, SO_RCVBUF, "getsockopt(SO_RCVBUF)");
@@ -920,18 +926,19 @@ public final class SpliceEngine implements AutoCloseable {
                 d.windowNarrowed = false;
             }
             if (held > cap / 2) narrowWindow(d);
-            else if (d.windowNarrowed && held < cap / 4 && !passedWaiting) restoreWindow(d);
+            else if (d.windowNarrowed && held < cap / 4 && !passedWaiting) restoreWindow(d, held);
         }
         if (passedWaiting) {
             if (d.pendingLen > 0) {
                 flushPending(d);
-            } else if ((d.inflightSnapshot >= cap / 2 && !d.eofSeen) || !forwardPassed(d)) {
-                // above half the cap the passed bytes stay unread: the source's buffer stays full,
-                // its window closed, and the sender waits; below it they are forwarded
+            } else if ((d.inflightSnapshot >= forwardBelow(d, cap) && !d.eofSeen) || !forwardPassed(d)) {
+                // above half the cap (an eighth for a fast reader) the passed bytes stay unread:
+                // the source's buffer stays full, its window closed, and the sender waits; below
+                // it they are forwarded
                 if (!d.throttled) {
                     if (TRACE) trace(d, "throttled: passed=" + maps.passed(slot) + " forwarded=" + d.forwarded + " held=" + d.inflightSnapshot);
                     d.throttled = true;
-                    if (d.armed && d.inflightSnapshot >= cap / 2 && !d.hitCap) {
+                    if (d.armed && d.inflightSnapshot >= cap / 2 && !d.hitCap && !d.fastReader) {
                         d.hitCap = true;
                         if (d.windowNarrowed) {
                             d.windowNarrowed = false;
@@ -959,17 +966,37 @@ public final class SpliceEngine implements AutoCloseable {
      */
     private static final int DRAIN_WINDOW_CLAMP = 64 * 1024;
     /**
-     * The source's window clamp while the kernel holds more than half the cap for the direction.
+     * The source's window clamp while the kernel holds more than half the cap for a direction
+     * whose reader is not (yet) known to be fast.
      *
      * <p>Measured trade-off (docs/BENCHMARKS.md, "Single stream: what limits it"): on loopback a
-     * segment is 64 KiB, so this window and {@link #SLOW_READER_WINDOW_CLAMP} cannot take two
-     * segments and the sender waits for its probe timer (about 200 ms) once narrowed: a fast
-     * single stream that touches the cap drops to about 2 Gbit/s. Windows of two segments avoid
-     * that (5-9 Gbit/s), but a window does not slow a loopback sender (the program eats each skb
-     * at once), so the sender then overruns the cap and the program passes: with a slow reader the
-     * kernel's share fell to 36-88% (from 95-99%). The stall keeps bytes in the kernel; kept.
+     * segment is 64 KiB, so this window and {@link #SLOW_READER_WINDOW_CLAMP} cannot take one; the
+     * clamp also lowers the window's growth threshold, and the sender waits for its probe timer
+     * (about 200 ms) before it sends again. For a slow reader that costs nothing (it has a quarter
+     * of the cap to read meanwhile) and keeps the sender from running past the cap, so no byte is
+     * passed: 100% kernel share. A reader that empties that quarter much faster than the stall
+     * lasts would sit idle most of the time: such a direction becomes a fast reader
+     * ({@link #FAST_READER_BYTES_PER_SECOND}) and is throttled by passing alone.
      */
     private static final int THROTTLE_WINDOW_CLAMP = 64 * 1024;
+    /**
+     * A reader that drains the bytes the kernel holds faster than this is a fast reader: its
+     * direction is throttled by passing alone, never by a narrow window (see {@link #forwardBelow}).
+     */
+    static final long FAST_READER_BYTES_PER_SECOND = 256L << 20;
+
+    /**
+     * Below what the kernel holds for a direction its passed bytes are forwarded (which reopens
+     * the sender's window; the program redirects again after them). A direction with a fast
+     * reader is not narrowed: past the cap the program passes until the source's receive buffer
+     * is full (a few segments), the sender stops on the closed window, and the forward's read
+     * sends the window update that resumes it at once. Forwarding only when little is held makes
+     * those passed bytes a small share: one buffer per seven eighths of the cap.
+     */
+    private static long forwardBelow(Direction d, long cap) {
+        return d.fastReader ? cap / 8 : cap / 2;
+    }
+
     /** The throttle window once a direction has kept growing past three quarters of its cap. */
     private static final int SLOW_READER_WINDOW_CLAMP = 16 * 1024;
 
@@ -979,7 +1006,9 @@ public final class SpliceEngine implements AutoCloseable {
      * drops data that was already in the window.
      */
     private void narrowWindow(Direction d) {
-        if (d.windowNarrowed) return;
+        if (d.windowNarrowed || d.fastReader) return;
+        d.narrowedAtNanos = System.nanoTime();
+        d.heldAtNarrow = d.inflightSnapshot;
         try {
             // a direction that already ran into the cap has a reader slower than the sender even
             // under the throttle window: a smaller one keeps it under the cap from then on
@@ -992,7 +1021,24 @@ public final class SpliceEngine implements AutoCloseable {
         }
     }
 
-    private void restoreWindow(Direction d) {
+    private void restoreWindow(Direction d, long held) {
+        long elapsed = System.nanoTime() - d.narrowedAtNanos;
+        if (!d.fastReader && (d.heldAtNarrow - held) * 1_000_000_000L >= FAST_READER_BYTES_PER_SECOND * Math.max(1, elapsed)) {
+            // the reader emptied a quarter of the cap faster than a narrowed sender resumes (its
+            // probe timer, 200 ms or more): narrowing would leave it idle most of the time
+            d.fastReader = true;
+            d.hitCap = false;
+            // what the sender can send past the cap is passed until the receive buffer is full:
+            // keep that to a few segments. Safe now: nothing waits in the queue (nothing passed
+            // is unforwarded) and the narrowed window has kept what is in flight small.
+            int rcvbuf = Math.max(d.advmss + d.advmss / 4, d.savedWindowClamp / 2);
+            try {
+                LibC.setsockoptInt(d.source, LibC.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf, "setsockopt(SO_RCVBUFFORCE)");
+            } catch (KernelException e) {
+                LOG.debug("cannot size the receive buffer of {}: {}", d, e.getMessage());
+            }
+            if (TRACE) trace(d, "fast reader: " + (d.heldAtNarrow - held) + " B in " + elapsed / 1000 + " us, rcvbuf " + rcvbuf);
+        }
         // a direction whose reader was once slower than its sender gets a smaller window from then
         // on: what the sender can still send when the cap is reached between two ticks is passed
         // and costs userspace work, so the overshoot is kept to a 32nd of the cap

@@ -36,6 +36,13 @@ final class TcpCounters implements AutoCloseable {
         return info.getByte(LibC.TCPI_STATE) & 0xff;
     }
 
+    /** {@code tcpi_advmss}: the largest segment this socket told its peer to send. */
+    int advertisedMss(int fd) throws KernelException {
+        info.clear();
+        LibC.tcpInfo(fd, info);
+        return info.getInt(LibC.TCPI_ADVMSS);
+    }
+
     /** The pending socket error ({@code SO_ERROR}, which also clears it), 0 if none. */
     static int error(int fd) throws KernelException {
         return LibC.getsockoptInt(fd, LibC.SOL_SOCKET, LibC.SO_ERROR, "getsockopt(SO_ERROR)");

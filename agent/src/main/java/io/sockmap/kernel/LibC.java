@@ -56,6 +56,7 @@ public final class LibC {
     /** {@code tcp_info} offsets (include/uapi/linux/tcp.h). */
     public static final int TCP_INFO_SIZE = 232;
     public static final int TCPI_STATE = 0;
+    public static final int TCPI_ADVMSS = 84;
     public static final int TCPI_BYTES_ACKED = 120;
     public static final int TCPI_BYTES_RECEIVED = 128;
     public static final int TCP_ESTABLISHED = 1;
