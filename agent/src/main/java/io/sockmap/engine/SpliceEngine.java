@@ -983,7 +983,7 @@ public final class SpliceEngine implements AutoCloseable {
      * A reader that drains the bytes the kernel holds faster than this is a fast reader: its
      * direction is throttled by passing alone, never by a narrow window (see {@link #forwardBelow}).
      */
-    static final long FAST_READER_BYTES_PER_SECOND = 256L << 20;
+    static final long FAST_READER_BYTES_PER_SECOND = 512L << 20;
 
     /**
      * Below what the kernel holds for a direction its passed bytes are forwarded (which reopens
