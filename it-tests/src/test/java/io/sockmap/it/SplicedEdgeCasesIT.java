@@ -79,8 +79,9 @@ class SplicedEdgeCasesIT {
     @MethodSource("withAndWithoutAgent")
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void aRelayThatClosesOnTheFirstEofEndsTheConnectionAsWithoutTheAgent(Path jdk, boolean agent) throws Exception {
-        List<String> options = agent ? List.of("-javaagent:" + agentJar(), "-Dsockmap.logLevel=debug",
-                "-Dsockmap.trace=" + Boolean.getBoolean("sockmap.it.relayTrace")) : List.of();
+        List<String> options = new java.util.ArrayList<>();
+        if (agent) options.addAll(List.of("-javaagent:" + agentJar(), "-Dsockmap.logLevel=debug"));
+        if (agent && Boolean.getBoolean("sockmap.it.relayTrace")) options.add("-Dsockmap.trace=true"); // the engine's trace lines
         try (TestBackend backend = new TestBackend();
              Child relay = OtherRelayStylesIT.startTestRelay(jdk, options, "closeboth", "--target", backend.target());
              Socket client = connect(relay.port);
