@@ -361,8 +361,10 @@ final class SpliceHooks implements SocketHooks {
 
     // ---------------------------------------------------------------- filter and helpers
 
+    /** Milliseconds since {@code startNanos}, one decimal (no Formatter: its locale data is read from disk). */
     static String millisSince(long startNanos) {
-        return String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - startNanos) / 1e6);
+        long tenths = (System.nanoTime() - startNanos) / 100_000;
+        return tenths / 10 + "." + tenths % 10;
     }
 
     private boolean filterAccepts(SocketTrack source, SocketTrack target) {
