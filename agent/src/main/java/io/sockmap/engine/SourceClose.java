@@ -15,7 +15,8 @@ import io.sockmap.kernel.LibC;
  * and that FIN carries the window of a receive buffer still charged with them, often zero. The
  * peer, still sending, then waits on a zero window that the closed socket never reopens (its
  * FIN-WAIT-2 time-wait state ignores window probes): the close-on-first-EOF relay test saw the
- * backend's writes hang (beyond the test's 15 s; until that time-wait socket expires, about a minute) instead of failing.
+ * backend's writes hang beyond its 15 s (until that time-wait socket expires, about a minute, going
+ * by its timer) instead of failing.
  *
  * <p>So before the close: the receive buffer is raised (a buffer that is already full cannot
  * close the window on the FIN then, so bytes the peer sends after it are answered with a reset),

@@ -38,7 +38,8 @@ import org.junit.jupiter.api.Timeout;
  *       overtakes bytes still queued for a in the kernel);
  *   <li>the backend's writes must fail within seconds ({@link SourceClose#prepare} makes the close
  *       of b a reset, as unread bytes do without the agent; without it the close sent a FIN with
- *       a zero window and the backend waited on it until that socket's time-wait state expired, about a minute).
+ *       a zero window and the backend waited on it until that socket's time-wait state expired,
+ *       about a minute).
  * </ul>
  */
 class CloseOfSplicedSocketsIT {
