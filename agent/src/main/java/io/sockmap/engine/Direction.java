@@ -35,6 +35,7 @@ final class Direction implements SplicedDirection {
     long consumeAfterFlush;   // peeked bytes to consume from the source once published
     long lastPassedSeen = -1; // the passed count at the previous look (forwarding waits for it to be still)
     boolean armed;            // the program may redirect (set once the bytes read before insertion are written)
+    boolean stopped;          // paused for good (a close or a hand-back waits for the drain): never armed again
     boolean eofSeen;
     boolean throttled;
     boolean queuedHot;
@@ -98,7 +99,7 @@ final class Direction implements SplicedDirection {
     public boolean awaitDrained(long timeoutMillis) throws InterruptedException {
         if (isDone()) return state != State.ABORTED || drained;
         try {
-            return engine.whenDrained(this, false).get(timeoutMillis, TimeUnit.MILLISECONDS);
+            return engine.whenDrained(this, false, true).get(timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException | IOException e) {
             return false;
         }

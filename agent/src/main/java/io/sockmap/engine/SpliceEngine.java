@@ -500,11 +500,14 @@ public final class SpliceEngine implements AutoCloseable {
     private boolean unsplice(Direction d, long deadline) {
         try {
             onWatcher(() -> {
-                if (d.slot >= 0 && d.live()) maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
+                if (d.slot >= 0 && d.live()) {
+                    d.stopped = true;
+                    maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
+                }
                 return null;
             });
             long leftNanos = Math.max(0, deadline - System.nanoTime());
-            if (!whenDrained(d, true).get(leftNanos, TimeUnit.NANOSECONDS) && d.live()) {
+            if (!whenDrained(d, true, false).get(leftNanos, TimeUnit.NANOSECONDS) && d.live()) {
                 abort(d, new IOException("sockmap: could not drain while returning to userspace"));
                 return false;
             }
@@ -530,11 +533,25 @@ public final class SpliceEngine implements AutoCloseable {
      * (with {@code false} if it was aborted without draining). With {@code forward}, bytes the
      * program passed are forwarded too (the direction is being handed back to userspace). The
      * watcher checks on its ticks, so a waiting thread sleeps instead of polling.
+     *
+     * <p>With {@code pause}, the direction stops redirecting first (the program passes what
+     * arrives to the source's own queue, behind every redirected byte) and the wait starts after
+     * a barrier, so no verdict run still in progress can redirect once it completed. Without the
+     * pause, "drained" was only a moment between two redirects: a sender that keeps sending put
+     * bytes into the target's backlog after it, and a userspace write to the target once the
+     * application read the source again overtook them (the close-on-first-EOF relay test saw a
+     * 16 KiB chunk of its stream arrive early at the client).
      */
-    CompletableFuture<Boolean> whenDrained(Direction d, boolean forward) throws IOException {
+    CompletableFuture<Boolean> whenDrained(Direction d, boolean forward, boolean pause) throws IOException {
         boolean fromListener = Thread.currentThread() == watcher;
         return onWatcher(() -> {
             if (!d.live()) return CompletableFuture.completedFuture(d.state != Direction.State.ABORTED || d.drained);
+            if (pause && d.slot >= 0) {
+                d.stopped = true;
+                maps.setMode(d.slot, SpliceMaps.MODE_PAUSED);
+                counters.state(d.source); // barrier: a verdict run that saw the direction armed has finished
+                if (TRACE) trace(d, "paused to drain: redirected=" + maps.redirected(d.slot) + " passed=" + maps.passed(d.slot));
+            }
             if (fromListener) {
                 // called from a listener on the watcher: nothing could complete a future while it
                 // blocks there; answer now
@@ -1162,7 +1179,7 @@ public final class SpliceEngine implements AutoCloseable {
         long consume = d.consumeAfterFlush;
         d.consumeAfterFlush = 0;
         publishForwarded(d, d.pendingForwarded, consume);
-        if (!d.armed) {
+        if (!d.armed && !d.stopped) {
             // the bytes read before insertion are out: the kernel may redirect from now on
             maps.setMode(d.slot, SpliceMaps.MODE_ARMED);
             d.armed = true;

@@ -18,8 +18,10 @@ public interface SplicedDirection {
     boolean isDone();
 
     /**
-     * Waits until every byte the kernel took from the source is in the target's send queue.
-     * Used before the application closes a socket of a live pair.
+     * Stops redirecting (what arrives from now on stays in the source's own queue, in order
+     * behind everything redirected, for a userspace read), then waits until every byte the kernel
+     * took from the source is in the target's send queue. Used before the application closes a
+     * socket of a live pair; {@link #detach} follows.
      *
      * @return true if drained, false on timeout
      */

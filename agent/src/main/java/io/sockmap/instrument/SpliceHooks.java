@@ -156,17 +156,24 @@ final class SpliceHooks implements SocketHooks {
             TrackedSocket tracked = CONTEXT.get().cached(socket);
             if (tracked == null) tracked = registry.get(socket);
             if (tracked == null) return;
+            boolean firstClose = !tracked.isClosed(); // a second close may meet a reused fd number
             tracked.markClosed();
             long drain = settings.drainTimeoutMillis();
             SpliceLink link = tracked.asSource;
             if (link != null && !link.isReleased()) {
+                long start = System.nanoTime();
                 link.release(drain, SpliceLink.SOURCE_CLOSED);
-                log.debug("released spliced direction on close of its source " + describe(socket));
+                log.debug("released spliced direction on close of its source " + describe(socket) + " in " + millisSince(start) + " ms");
             }
             link = tracked.asTarget;
             if (link != null && !link.isReleased()) {
+                long start = System.nanoTime();
                 link.release(drain, SpliceLink.DETACHED);
-                log.debug("released spliced direction on close of its target " + describe(socket));
+                log.debug("released spliced direction on close of its target " + describe(socket) + " in " + millisSince(start) + " ms");
+            }
+            if (tracked.asSource != null && firstClose && splicer.prepareSourceClose(SocketFds.of(socket))) {
+                // a spliced source keeps its unread bytes where the kernel's close does not see them
+                log.debug("bytes left unread: close of " + describe(socket) + " resets, as without the agent");
             }
         } catch (Throwable t) {
             log.warnOnce("hooks.close", "socket close hook failed: " + t);
@@ -353,6 +360,12 @@ final class SpliceHooks implements SocketHooks {
     }
 
     // ---------------------------------------------------------------- filter and helpers
+
+    /** Milliseconds since {@code startNanos}, one decimal (no Formatter: its locale data is read from disk). */
+    static String millisSince(long startNanos) {
+        long tenths = (System.nanoTime() - startNanos) / 100_000;
+        return tenths / 10 + "." + tenths % 10;
+    }
 
     private boolean filterAccepts(SocketTrack source, SocketTrack target) {
         Socket s = ((TrackedSocket) source).socket();

@@ -2,6 +2,7 @@ package io.sockmap.instrument;
 
 import io.sockmap.engine.DirectionListener;
 import io.sockmap.engine.FallbackReason;
+import io.sockmap.engine.SourceClose;
 import io.sockmap.engine.SpliceEngine;
 import io.sockmap.engine.SpliceRefusedException;
 import io.sockmap.engine.SplicedDirection;
@@ -18,6 +19,12 @@ public interface Splicer {
     /** See {@link SpliceEngine#recordFallback}. */
     void recordFallback(FallbackReason reason);
 
+    /**
+     * The application is about to close {@code fd}, which was the source of a spliced direction
+     * (released by now): see {@link SourceClose#prepare}. True if the close will send a reset.
+     */
+    boolean prepareSourceClose(int fd);
+
     /** The real engine behind the interface. */
     static Splicer of(SpliceEngine engine) {
         return new Splicer() {
@@ -30,6 +37,11 @@ public interface Splicer {
             @Override
             public void recordFallback(FallbackReason reason) {
                 engine.recordFallback(reason);
+            }
+
+            @Override
+            public boolean prepareSourceClose(int fd) {
+                return SourceClose.prepare(fd);
             }
         };
     }

@@ -68,6 +68,11 @@ class SocketInstrumentationTest {
             public void recordFallback(FallbackReason reason) {
                 current.recordFallback(reason);
             }
+
+            @Override
+            public boolean prepareSourceClose(int fd) {
+                return current.prepareSourceClose(fd);
+            }
         };
         String failure = Instrumenter.install(inst, new InstrumentSettings(MIN, 5_000, AddressFilter.ALL, log), delegating);
         assertNull(failure, () -> failure + "\n" + LOG);

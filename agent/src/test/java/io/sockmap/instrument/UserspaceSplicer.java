@@ -60,6 +60,15 @@ final class UserspaceSplicer implements Splicer {
         fallbacks.add(reason);
     }
 
+    /** Fds whose close was prepared as a former splice source's ({@link Splicer#prepareSourceClose}). */
+    final List<Integer> sourceCloses = new CopyOnWriteArrayList<>();
+
+    @Override
+    public boolean prepareSourceClose(int fd) {
+        sourceCloses.add(fd);
+        return false;
+    }
+
     static final class FakeDirection implements SplicedDirection {
         final Socket source;
         final Socket target;

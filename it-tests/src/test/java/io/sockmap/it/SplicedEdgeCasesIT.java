@@ -79,7 +79,9 @@ class SplicedEdgeCasesIT {
     @MethodSource("withAndWithoutAgent")
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void aRelayThatClosesOnTheFirstEofEndsTheConnectionAsWithoutTheAgent(Path jdk, boolean agent) throws Exception {
-        List<String> options = agent ? List.of("-javaagent:" + agentJar(), "-Dsockmap.logLevel=debug") : List.of();
+        List<String> options = new java.util.ArrayList<>();
+        if (agent) options.addAll(List.of("-javaagent:" + agentJar(), "-Dsockmap.logLevel=debug"));
+        if (agent && Boolean.getBoolean("sockmap.it.relayTrace")) options.add("-Dsockmap.trace=true"); // the engine's trace lines
         try (TestBackend backend = new TestBackend();
              Child relay = OtherRelayStylesIT.startTestRelay(jdk, options, "closeboth", "--target", backend.target());
              Socket client = connect(relay.port);
@@ -101,9 +103,13 @@ class SplicedEdgeCasesIT {
             try {
                 downEnd = downLoop.get(15, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
+                String sockets = SocketStates.of(relay.port, backend.port());
+                long sentThen = down.sent();
+                Thread.sleep(1000);
                 throw new AssertionError("the backend's writes neither failed nor ended within 15 s of the relay's close; "
-                        + "sent " + down.sent() + ", client " + atClient + "\n" + relay.stderrText() + "\n"
-                        + ThreadDumps.of(relay.process, relay.stdout), e);
+                        + "sent " + sentThen + " (" + down.sent() + " a second later), client " + atClient + "\n"
+                        + sockets + "\n" + SocketStates.of(relay.port, backend.port()) + "\n"
+                        + relay.stderrText() + "\n" + ThreadDumps.of(relay.process, relay.stdout), e);
             }
             stop.set(true);
             for (Receiver r : List.of(atServer, atClient)) {
@@ -116,6 +122,7 @@ class SplicedEdgeCasesIT {
             SplicedTimeoutAndReaperIT.awaitLine(relay, "relay exited down");
             log("close on first EOF, JDK " + BlockingProxyAgentIT.feature(jdk) + ", agent " + agent + ": backend " + atServer
                     + " of " + up.sent() + ", client " + atClient + " of " + down.sent());
+            if (Boolean.getBoolean("sockmap.it.relayTrace")) log("relay's log:\n" + relay.stderrText());
         }
     }
 

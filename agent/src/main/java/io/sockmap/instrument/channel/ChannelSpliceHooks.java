@@ -188,6 +188,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
         try {
             TrackedChannel tracked = registry.get(channel);
             if (tracked == null) return;
+            boolean firstClose = !tracked.isClosed(); // a second close may meet a reused fd number
             detector.onClose(tracked);
             long drain = tracked.kind.isBlocking(channel) ? settings.drainTimeoutMillis()
                     : Math.min(settings.drainTimeoutMillis(), NON_BLOCKING_CLOSE_WAIT_MILLIS);
@@ -200,6 +201,11 @@ public final class ChannelSpliceHooks implements ChannelHooks {
             if (link != null && !link.isReleased()) {
                 link.release(drain, ChannelLink.DETACHED);
                 log.debug("released spliced direction on close of its target " + describe(tracked.kind, channel));
+            }
+            ChannelLink fed = tracked.asSource;
+            if (fed != null && firstClose && splicer.prepareSourceClose(fed.sourceFd)) {
+                // a spliced source keeps its unread bytes where the kernel's close does not see them
+                log.debug("bytes left unread: close of " + describe(tracked.kind, channel) + " resets, as without the agent");
             }
         } catch (Throwable t) {
             log.warnOnce("channel.close", "channel close hook failed: " + t);
