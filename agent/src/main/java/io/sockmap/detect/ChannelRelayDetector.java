@@ -123,6 +123,7 @@ public final class ChannelRelayDetector {
         if (a == null) {
             if (b.unmatchedWritten > preambleLimit) return; // not a relay target
             a = attach(b, bytes);
+            if (a == AMBIGUOUS) return;
             if (a == null) {
                 b.unmatchedWritten += n;
                 return;
@@ -178,8 +179,18 @@ public final class ChannelRelayDetector {
         }
     }
 
-    /** The source whose unwritten bytes start with {@code bytes}, now attached to {@code b}; or null. */
+    /**
+     * The source whose unwritten bytes start with {@code bytes}, now attached to {@code b}; or
+     * null. Only a source that is the <em>only</em> match is attached: connections that carry the
+     * same bytes (identical requests, a benchmark's pattern, health checks) would otherwise pair
+     * a target with another connection's source, and splicing that pair would send one client's
+     * bytes to another client's server. An ambiguous write is not counted against {@code b}
+     * (a later, unique write may still attach it), and while it stays ambiguous nothing is
+     * spliced, which is always safe.
+     */
     private ChannelTrack attach(ChannelTrack b, ByteBuffer bytes) {
+        ChannelTrack found = null;
+        int foundAt = 0;
         int checked = 0;
         for (Iterator<ChannelTrack> it = unattached.iterator(); it.hasNext() && checked < MAX_CANDIDATES; checked++) {
             ChannelTrack a = it.next();
@@ -197,16 +208,28 @@ public final class ChannelRelayDetector {
                 } else {
                     continue;
                 }
-                if (!ChannelTrack.FEEDER.compareAndSet(b, null, a)) return b.feeder; // never nest b's monitor in a's
-                a.pending.consume(at);
-                release(a, at);
-                a.target = b;
-                it.remove();
-                return a;
+                if (found != null) {
+                    return AMBIGUOUS;
+                }
+                found = a;
+                foundAt = at;
             }
         }
-        return null;
+        if (found == null) return null;
+        synchronized (found) {
+            // checked again: the source may have been written, closed or attached meanwhile
+            if (!found.isUndecided() || found.target != null || !found.pending.matches(bytes, foundAt)) return null;
+            if (!ChannelTrack.FEEDER.compareAndSet(b, null, found)) return b.feeder; // never nest b's monitor in a's
+            found.pending.consume(foundAt);
+            release(found, foundAt);
+            found.target = b;
+            unattached.remove(found);
+            return found;
+        }
     }
+
+    /** {@link #attach}'s answer when more than one source could have fed the write. */
+    private static final ChannelTrack AMBIGUOUS = new ChannelTrack();
 
     /** Final state for {@code a}; frees its copies. Holds a's monitor. */
     private void decide(ChannelTrack a, SourceState to, String why) {

@@ -93,4 +93,45 @@ class ChannelRelayDetectorTest {
         assertEquals(SourceState.UNDECIDED, a.state());
         assertEquals(SourceState.NOT_A_RELAY, c.state());
     }
+
+    @Test
+    void connectionsCarryingTheSameBytesAreNeverPairedWithEachOther() {
+        ChannelRelayDetector d = new ChannelRelayDetector(MIN, null);
+        ChannelTrack a1 = new ChannelTrack();
+        ChannelTrack a2 = new ChannelTrack();
+        ChannelTrack b1 = new ChannelTrack();
+        ChannelTrack b2 = new ChannelTrack();
+        byte[] request = bytes(1024, 7);
+        // a selector loop reads the same request from two clients, then writes each to its own
+        // server in the other order: content alone cannot tell which source fed which target
+        for (int i = 0; i < 2 * MIN / 1024; i++) {
+            d.onRead(a1, view(request, 0, 1024));
+            d.onRead(a2, view(request, 0, 1024));
+            d.onWrite(b2, view(request, 0, 1024));
+            d.onWrite(b1, view(request, 0, 1024));
+        }
+        assertNull(d.readyToSplice(a1), "an ambiguous pairing is never spliced");
+        assertNull(d.readyToSplice(a2), "an ambiguous pairing is never spliced");
+        assertNull(b1.feeder);
+        assertNull(b2.feeder);
+    }
+
+    @Test
+    void aUniqueMatchAttachesEvenWhileOtherConnectionsAreWatched() {
+        ChannelRelayDetector d = new ChannelRelayDetector(MIN, null);
+        ChannelTrack a1 = new ChannelTrack();
+        ChannelTrack a2 = new ChannelTrack();
+        ChannelTrack b1 = new ChannelTrack();
+        ChannelTrack b2 = new ChannelTrack();
+        byte[] one = bytes(2 * MIN, 8);
+        byte[] two = bytes(2 * MIN, 9);
+        d.onRead(a1, view(one, 0, 2 * MIN));
+        d.onRead(a2, view(two, 0, 2 * MIN));
+        d.onWrite(b2, view(two, 0, 2 * MIN));
+        d.onWrite(b1, view(one, 0, 2 * MIN));
+        assertSame(a1, b1.feeder);
+        assertSame(a2, b2.feeder);
+        assertSame(b1, d.readyToSplice(a1));
+        assertSame(b2, d.readyToSplice(a2));
+    }
 }
