@@ -24,8 +24,6 @@ import io.sockmap.kernel.LibC;
  * without the agent.
  */
 public final class SourceClose {
-    private static final int SO_RCVBUF = 8;
-    private static final int SO_RCVBUFFORCE = 33;
     /** Far above anything the peer may still send into the window it was last told. */
     private static final long OPEN_RCVBUF = 8L << 20;
 
@@ -41,9 +39,9 @@ public final class SourceClose {
     public static boolean prepare(int fd) {
         if (fd < 0) return false;
         try {
-            int rcvbuf = LibC.getsockoptInt(fd, LibC.SOL_SOCKET, SO_RCVBUF, "getsockopt(SO_RCVBUF)");
+            int rcvbuf = LibC.getsockoptInt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUF, "getsockopt(SO_RCVBUF)");
             long raised = Math.min(Integer.MAX_VALUE / 4, Math.max(4L * rcvbuf, OPEN_RCVBUF));
-            LibC.setsockoptInt(fd, LibC.SOL_SOCKET, SO_RCVBUFFORCE, (int) raised, "setsockopt(SO_RCVBUFFORCE)");
+            LibC.setsockoptInt(fd, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, (int) raised, "setsockopt(SO_RCVBUFFORCE)");
         } catch (KernelException | RuntimeException ignored) {
             // best effort: the reset below is what matters when bytes wait
         }

@@ -366,10 +366,10 @@ public final class SpliceEngine implements AutoCloseable {
                         Math.min(originalClamp, config.maxInflightBytes() / 8));
                 // lock the receive buffer (never below its current size, which would drop in-window
                 // data): receive autotuning would otherwise raise the window clamp behind our back
-                int rcvbuf = LibC.getsockoptInt(src, LibC.SOL_SOCKET, SO_RCVBUF, "getsockopt(SO_RCVBUF)");
-                LibC.setsockoptInt(src, LibC.SOL_SOCKET, SO_RCVBUFFORCE, Math.max(rcvbuf / 2 + 1, d.savedWindowClamp),
+                int rcvbuf = LibC.getsockoptInt(src, LibC.SOL_SOCKET, LibC.SO_RCVBUF, "getsockopt(SO_RCVBUF)");
+                LibC.setsockoptInt(src, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, Math.max(rcvbuf / 2 + 1, d.savedWindowClamp),
                         "setsockopt(SO_RCVBUFFORCE)");
-                LibC.setsockoptInt(dst, LibC.SOL_SOCKET, SO_SNDBUFFORCE,
+                LibC.setsockoptInt(dst, LibC.SOL_SOCKET, LibC.SO_SNDBUFFORCE,
                         (int) Math.min(Integer.MAX_VALUE, config.maxInflightBytes()), "setsockopt(SO_SNDBUFFORCE)");
                 byte[] rest = drainBeforeInsert(d);
                 if (TRACE) trace(d, "handover: drained " + d.preInsertBytes + ", " + rest.length + " wait for the target");
@@ -970,11 +970,8 @@ public final class SpliceEngine implements AutoCloseable {
         if (d.drainWaiter != null && d.live()) checkDrainWaiter(d);
     }
 
-    private static final int SO_SNDBUFFORCE = 32;
-    private static final int SO_RCVBUFFORCE = 33;
     private static final int TCP_WINDOW_CLAMP = 10;
     private static final int TCP_QUICKACK = 12;
-    private static final int SO_RCVBUF = 8;
     /**
      * The source's advertised window during the handover drain, so reading to EAGAIN ends soon
      * even with a fast sender. A clamp only bounds what is advertised next; shrinking the receive
@@ -1050,7 +1047,7 @@ public final class SpliceEngine implements AutoCloseable {
             // is unforwarded) and the narrowed window has kept what is in flight small.
             int rcvbuf = Math.max(d.advmss + d.advmss / 4, d.savedWindowClamp / 2);
             try {
-                LibC.setsockoptInt(d.source, LibC.SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf, "setsockopt(SO_RCVBUFFORCE)");
+                LibC.setsockoptInt(d.source, LibC.SOL_SOCKET, LibC.SO_RCVBUFFORCE, rcvbuf, "setsockopt(SO_RCVBUFFORCE)");
             } catch (KernelException e) {
                 LOG.debug("cannot size the receive buffer of {}: {}", d, e.getMessage());
             }

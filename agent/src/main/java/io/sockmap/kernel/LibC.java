@@ -16,8 +16,12 @@ import com.sun.jna.Pointer;
 public final class LibC {
     public static final int SOL_SOCKET = 1;
     public static final int SO_ERROR = 4;
+    public static final int SO_RCVBUF = 8;
     public static final int SO_LINGER = 13;
     public static final int SO_RCVLOWAT = 18;
+    /** Like SO_SNDBUF / SO_RCVBUF, past {@code wmem_max} / {@code rmem_max} (needs CAP_NET_ADMIN). */
+    public static final int SO_SNDBUFFORCE = 32;
+    public static final int SO_RCVBUFFORCE = 33;
     public static final int SO_COOKIE = 57;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_INFO = 11;

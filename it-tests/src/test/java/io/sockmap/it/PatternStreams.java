@@ -57,14 +57,14 @@ public final class PatternStreams {
     }
 
     /** Writes stream {@code seed}'s bytes in order; {@link #sent()} and {@link #sha256()} say what went out. */
-    static final class Sender {
+    public static final class Sender {
         final long seed;
         private final OutputStream out;
         private final MessageDigest sha = sha();
         private final byte[] buf = new byte[64 * 1024];
         private final AtomicLong sent = new AtomicLong();
 
-        Sender(Socket s, long seed) throws IOException {
+        public Sender(Socket s, long seed) throws IOException {
             this.seed = seed;
             this.out = s.getOutputStream();
         }
@@ -102,7 +102,7 @@ public final class PatternStreams {
         }
 
         /** Sends until {@link #stop()} or an error (returns the error, or null). */
-        IOException sendUntilStopped(java.util.concurrent.atomic.AtomicBoolean stop, long bytesPerSecond) {
+        public IOException sendUntilStopped(java.util.concurrent.atomic.AtomicBoolean stop, long bytesPerSecond) {
             try {
                 while (!stop.get()) send(256 * 1024, bytesPerSecond);
                 return null;
@@ -111,7 +111,7 @@ public final class PatternStreams {
             }
         }
 
-        long sent() { return sent.get(); }
+        public long sent() { return sent.get(); }
 
         /** {@code "<bytes> <sha-256>"} of everything sent; call once, after the last send. */
         String sha256() { return sent.get() + " " + HexFormat.of().formatHex(sha.digest()); }
@@ -121,7 +121,7 @@ public final class PatternStreams {
      * Reads a socket until EOF or an error on its own thread, checking every byte against stream
      * {@code seed}. {@link #result} completes with how it ended.
      */
-    static final class Receiver {
+    public static final class Receiver {
         final long seed;
         final CompletableFuture<Receiver> result = new CompletableFuture<>();
         private final AtomicLong received = new AtomicLong();
@@ -129,7 +129,7 @@ public final class PatternStreams {
         private volatile String end = "running";
         private volatile String sha256;
 
-        Receiver(Socket s, long seed, String name) {
+        public Receiver(Socket s, long seed, String name) {
             this.seed = seed;
             Thread t = new Thread(() -> run(s), name);
             t.setDaemon(true);
@@ -162,19 +162,19 @@ public final class PatternStreams {
             }
         }
 
-        long received() { return received.get(); }
+        public long received() { return received.get(); }
 
         /** First position whose byte differs from the stream, or -1: what arrived is a prefix of what was sent. */
-        long mismatchAt() { return mismatchAt; }
+        public long mismatchAt() { return mismatchAt; }
 
         /** {@code eof}, {@code error: ...} or {@code running}. */
-        String end() { return end; }
+        public String end() { return end; }
 
         /** {@code "<bytes> <sha-256>"} of everything received, once ended. */
         String sha256() { return sha256; }
 
         /** Waits for the end; fails with {@code what} if it does not come within {@code seconds}. */
-        Receiver await(long seconds, String what) {
+        public Receiver await(long seconds, String what) {
             try {
                 return result.get(seconds, TimeUnit.SECONDS);
             } catch (Exception e) {

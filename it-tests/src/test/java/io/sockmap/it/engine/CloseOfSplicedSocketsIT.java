@@ -16,14 +16,11 @@ import io.sockmap.engine.SpliceEngine;
 import io.sockmap.engine.SplicedDirection;
 import io.sockmap.it.PatternStreams;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -64,10 +61,9 @@ class CloseOfSplicedSocketsIT {
         Socket backend = backendListen.accept();
         AtomicBoolean stop = new AtomicBoolean();
         try {
-            AtomicLong sent = new AtomicLong();
-            CompletableFuture<IOException> sending = CompletableFuture.supplyAsync(() -> send(backend, sent, stop));
-            AtomicLong received = new AtomicLong();
-            CompletableFuture<String> reading = CompletableFuture.supplyAsync(() -> receive(client, received));
+            PatternStreams.Sender sender = new PatternStreams.Sender(backend, SEED);
+            CompletableFuture<IOException> sending = CompletableFuture.supplyAsync(() -> sender.sendUntilStopped(stop, 0));
+            PatternStreams.Receiver atClient = new PatternStreams.Receiver(client, SEED, "close-of-spliced-client-" + round);
 
             SplicedDirection ba = engine.spliceDirection(SocketFds.of(b), SocketFds.of(a), false, new DirectionListener() {
                 @Override
@@ -97,57 +93,23 @@ class CloseOfSplicedSocketsIT {
             boolean reset = SourceClose.prepare(SocketFds.of(b));
             b.close();
 
-            assertEquals("eof", reading.get(10, TimeUnit.SECONDS), "round " + round + ": the client got a prefix, then EOF");
+            atClient.await(10, "round " + round + ": the client");
+            assertEquals(-1, atClient.mismatchAt(), "round " + round + ": the client got a prefix: " + atClient);
+            assertEquals("eof", atClient.end(), "round " + round + ": the client got a prefix, then EOF");
             IOException failed;
             try {
                 failed = sending.get(10, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
                 throw new AssertionError("round " + round + ": the backend's writes neither failed nor ended 10 s after "
-                        + "the relay closed both sockets (sent " + sent.get() + ")", e);
+                        + "the relay closed both sockets (sent " + sender.sent() + ")", e);
             }
             assertTrue(failed != null, "round " + round + ": the backend's writes fail");
             log("close of spliced sockets, round " + round + ": drained in " + drainMillis + " ms, client got "
-                    + received.get() + " of " + sent.get() + ", close of the source " + (reset ? "reset" : "sent a FIN")
+                    + atClient.received() + " of " + sender.sent() + ", close of the source " + (reset ? "reset" : "sent a FIN")
                     + ", backend's writes ended with " + failed);
         } finally {
             stop.set(true);
             closeQuietly(client, a, b, backend);
-        }
-    }
-
-    /** Streams the pattern until a write fails (returned) or {@code stop}. */
-    private static IOException send(Socket s, AtomicLong sent, AtomicBoolean stop) {
-        byte[] buf = new byte[64 * 1024];
-        try {
-            OutputStream out = s.getOutputStream();
-            while (!stop.get()) {
-                PatternStreams.fill(SEED, sent.get(), buf, 0, buf.length);
-                out.write(buf);
-                sent.addAndGet(buf.length);
-            }
-            return null;
-        } catch (IOException e) {
-            return e;
-        }
-    }
-
-    /** Reads to EOF or an error, checking each byte against the pattern; "eof", or what went wrong. */
-    private static String receive(Socket s, AtomicLong received) {
-        byte[] buf = new byte[64 * 1024];
-        byte[] expected = new byte[buf.length];
-        try {
-            InputStream in = s.getInputStream();
-            int n;
-            while ((n = in.read(buf)) != -1) {
-                PatternStreams.fill(SEED, received.get(), expected, 0, n);
-                for (int i = 0; i < n; i++) {
-                    if (buf[i] != expected[i]) return "byte " + (received.get() + i) + " is not the one sent there";
-                }
-                received.addAndGet(n);
-            }
-            return "eof";
-        } catch (IOException e) {
-            return "error: " + e;
         }
     }
 }

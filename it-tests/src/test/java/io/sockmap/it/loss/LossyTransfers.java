@@ -157,12 +157,7 @@ public final class LossyTransfers {
                 s.shutdownOutput();
                 drain(s.getInputStream(), in, buf);
             } else {
-                CompletableFuture<IOException> writer = new CompletableFuture<>();
-                Sender sender = out;
-                daemon("client-writer-" + id, () -> writer.complete(sendAll(sender, up, style, s)));
-                drain(s.getInputStream(), in, new byte[64 * 1024]);
-                IOException e = writer.get(o.timeoutSeconds, TimeUnit.SECONDS);
-                if (e != null) throw e;
+                sendAllWhileDraining("client-writer-" + id, out, up, style, s, in);
             }
             gotDown.received(in);
         } catch (Exception e) {
@@ -195,6 +190,16 @@ public final class LossyTransfers {
         } catch (IOException e) {
             return e;
         }
+    }
+
+    /** {@link #sendAll} on a thread named {@code writer} while this one reads {@code s} to EOF into {@code in}. */
+    private void sendAllWhileDraining(String writer, Sender out, long bytes, Style style, Socket s, StreamCheck in)
+            throws Exception {
+        CompletableFuture<IOException> written = new CompletableFuture<>();
+        daemon(writer, () -> written.complete(sendAll(out, bytes, style, s)));
+        drain(s.getInputStream(), in, new byte[64 * 1024]);
+        IOException e = written.get(o.timeoutSeconds, TimeUnit.SECONDS);
+        if (e != null) throw e;
     }
 
     private void finish(int id, Style style, Direction up, Direction down) {
@@ -259,11 +264,7 @@ public final class LossyTransfers {
                 drain(s.getInputStream(), in, buf);
                 s.shutdownOutput();
             } else {
-                CompletableFuture<IOException> writer = new CompletableFuture<>();
-                daemon("backend-writer-" + id, () -> writer.complete(sendAll(out, down, style, s)));
-                drain(s.getInputStream(), in, new byte[64 * 1024]);
-                IOException e = writer.get(o.timeoutSeconds, TimeUnit.SECONDS);
-                if (e != null) throw e;
+                sendAllWhileDraining("backend-writer-" + id, out, down, style, s, in);
             }
             gotUp.received(in);
         } catch (Exception e) {
