@@ -4,11 +4,16 @@ import java.nio.ByteBuffer;
 
 /**
  * Bytes read from a source and not yet seen written to its target, in order: a growable ring.
- * Used only while a source is undecided (its first {@code minBytes} or so), so the copies cost
- * little; the owner bounds its size. Not thread-safe: guarded by the owning {@link ChannelTrack}.
+ * Used only while a source is undecided (its first {@code minBytes} or so); the owner bounds its
+ * size. Holds memory only while bytes are pending: a proxy serving thousands of idle or
+ * request/response connections writes each read before the next one, so its channels hold
+ * nothing between reads (a ring kept per channel made the heap of such a proxy grow by
+ * thousands of mostly empty arrays). Not thread-safe: guarded by the owning {@link ChannelTrack}.
  */
 final class PendingBytes {
-    private byte[] ring = new byte[0];
+    private static final byte[] NONE = new byte[0];
+
+    private byte[] ring = NONE;
     private int head;
     private int size;
     /** Offset (from the head) where the most recent read starts. */
@@ -35,24 +40,29 @@ final class PendingBytes {
     boolean matches(ByteBuffer bytes, int at) {
         int n = bytes.remaining();
         if (at < 0 || at + n > size) return false;
+        if (n == 0) return true;
+        int start = (head + at) % ring.length;
+        int first = Math.min(n, ring.length - start);
         int p = bytes.position();
-        for (int i = 0; i < n; i++) {
-            if (bytes.get(p + i) != ring[(head + at + i) % ring.length]) return false;
-        }
-        return true;
+        if (!bytes.slice(p, first).equals(ByteBuffer.wrap(ring, start, first))) return false;
+        return first == n || bytes.slice(p + first, n - first).equals(ByteBuffer.wrap(ring, 0, n - first));
     }
 
     /** Drops {@code n} bytes from the head. */
     void consume(int n) {
         if (n > size) throw new IllegalArgumentException(n + " > " + size);
-        head = size == n ? 0 : (head + n) % ring.length;
+        if (n == size) {
+            clear();
+            return;
+        }
+        head = (head + n) % ring.length;
         size -= n;
         lastReadStart = Math.max(0, lastReadStart - n);
     }
 
     /** Frees the memory. */
     void clear() {
-        ring = new byte[0];
+        ring = NONE;
         head = 0;
         size = 0;
         lastReadStart = 0;
@@ -60,8 +70,10 @@ final class PendingBytes {
 
     private void ensure(int capacity) {
         if (capacity <= ring.length) return;
-        byte[] bigger = new byte[Math.max(capacity, Math.max(4096, ring.length * 2))];
-        for (int i = 0; i < size; i++) bigger[i] = ring[(head + i) % ring.length];
+        byte[] bigger = new byte[size == 0 ? capacity : Math.max(capacity, ring.length * 2)];
+        int first = Math.min(size, ring.length - head);
+        System.arraycopy(ring, head, bigger, 0, first);
+        System.arraycopy(ring, 0, bigger, first, size - first);
         ring = bigger;
         head = 0;
     }
