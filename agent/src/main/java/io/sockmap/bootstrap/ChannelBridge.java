@@ -123,6 +123,17 @@ public final class ChannelBridge {
         }
     }
 
+    /** See {@link ChannelHooks#pollEvents}; {@code events} unchanged when the agent is off or fails. */
+    public static int pollEvents(Object channel, int events) {
+        ChannelHooks h = hooks;
+        if (h == null) return events;
+        try {
+            return h.pollEvents(channel, events);
+        } catch (Throwable t) {
+            return events;
+        }
+    }
+
     public static void beforeClose(Object channel) {
         ChannelHooks h = hooks;
         if (h == null) return;

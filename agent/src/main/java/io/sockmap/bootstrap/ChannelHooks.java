@@ -39,6 +39,12 @@ public interface ChannelHooks {
     /** {@code n} bytes described by the native {@code struct iovec[count]} at {@code iov} were written. */
     void afterWriteIovec(Object channel, long iov, int count, long n);
 
+    /**
+     * The poll events a selector is about to register for {@code channel} ({@code events}, from
+     * its interest set): what to register instead.
+     */
+    int pollEvents(Object channel, int events);
+
     /** The channel is about to be closed. */
     void beforeClose(Object channel);
 

@@ -23,6 +23,7 @@ import io.sockmap.instrument.netty.NettyWritevAdvice;
 import io.sockmap.instrument.nio.ChannelAcceptAdvice;
 import io.sockmap.instrument.nio.ChannelCloseAdvice;
 import io.sockmap.instrument.nio.ChannelGatherWriteAdvice;
+import io.sockmap.instrument.nio.ChannelInterestAdvice;
 import io.sockmap.instrument.nio.ChannelReadAdvice;
 import io.sockmap.instrument.nio.ChannelScatterReadAdvice;
 import io.sockmap.instrument.nio.ChannelWriteAdvice;
@@ -58,7 +59,7 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
  *   <tr><td>{@code java.net.Socket$SocketOutputStream.write(byte[],int,int)}</td><td>{@link SocketWriteAdvice}</td></tr>
  *   <tr><td>{@code java.net.Socket.close()}</td><td>{@link SocketCloseAdvice}</td></tr>
  *   <tr><td>{@code java.net.ServerSocket.implAccept(Socket)}</td><td>{@link AcceptAdvice}</td></tr>
- *   <tr><td>{@code sun.nio.ch.SocketChannelImpl} read/write (single and vectored), {@code implCloseSelectableChannel()}</td>
+ *   <tr><td>{@code sun.nio.ch.SocketChannelImpl} read/write (single and vectored), {@code implCloseSelectableChannel()}, {@code translateInterestOps(int)}</td>
  *       <td>{@code instrument.nio}</td></tr>
  *   <tr><td>{@code sun.nio.ch.ServerSocketChannelImpl.accept()}</td><td>{@code instrument.nio}</td></tr>
  *   <tr><td>Netty {@code io.netty.channel.unix.FileDescriptor} and {@code Socket} (when loaded; not required)</td>
@@ -186,7 +187,9 @@ public final class Instrumenter {
                             .visit(Advice.to(ChannelGatherWriteAdvice.class)
                                     .on(named("write").and(takesArguments(ByteBuffer[].class, int.class, int.class))))
                             .visit(Advice.to(ChannelCloseAdvice.class)
-                                    .on(named("implCloseSelectableChannel").and(takesArguments(0)))))
+                                    .on(named("implCloseSelectableChannel").and(takesArguments(0))))
+                            .visit(Advice.to(ChannelInterestAdvice.class)
+                                    .on(named("translateInterestOps").and(takesArguments(int.class)))))
                     .type(named(SERVER_SOCKET_CHANNEL))
                     .transform((b, t, cl, m, pd) -> b.visit(Advice.to(ChannelAcceptAdvice.class)
                             .on(named("accept").and(takesArguments(0)))))

@@ -36,6 +36,8 @@ final class ChannelLink implements DirectionListener {
     private volatile int outcome = LIVE;
     private volatile IOException abortCause;
     private volatile Thread waiter;
+    /** Selectors were asked to leave POLLIN out for the source (see {@link #quietSource()}). */
+    private volatile boolean quieted;
     private final AtomicBoolean released = new AtomicBoolean();
     private volatile boolean releaseRequested;
     private volatile long releaseDrainMillis;
@@ -61,6 +63,27 @@ final class ChannelLink implements DirectionListener {
     void attached(SplicedDirection d) {
         direction = d;
         if (releaseRequested) release(releaseDrainMillis, releaseOutcome);
+    }
+
+    /**
+     * Whether a selector should leave {@code POLLIN} out of the source's registration: the
+     * kernel relays its bytes, and reads return "nothing now" until the direction ends. The
+     * kernel still runs the socket's data-ready callback at every redirected segment; with
+     * {@code POLLIN} registered, each one woke the selector thread to find nothing.
+     */
+    boolean quietsSource() {
+        return direction != null && outcome == LIVE;
+    }
+
+    /**
+     * After the handover: has the source's selectors translate its interest set again (now
+     * without {@code POLLIN}). When the direction ends, {@link #finish} does the same, so EOF,
+     * the reset or the bytes that come to userspace again are seen.
+     */
+    void quietSource() {
+        quieted = true;
+        Object c = sourceChannel;
+        if (c != null) source.kind.refreshPollEvents(c);
     }
 
     void refused() {
@@ -147,11 +170,15 @@ final class ChannelLink implements DirectionListener {
     }
 
     private void finish(int to) {
+        boolean ended;
         synchronized (this) {
-            if (outcome == LIVE) outcome = to;
+            ended = outcome == LIVE;
+            if (ended) outcome = to;
         }
         Thread w = waiter;
         if (w != null) LockSupport.unpark(w);
+        Object c = sourceChannel;
+        if (ended && quieted && c != null) source.kind.refreshPollEvents(c); // POLLIN back: the outcome is read there
     }
 
     /** Registers {@code t} as the parked reader to wake (blocking channels); false if another holds the slot. */

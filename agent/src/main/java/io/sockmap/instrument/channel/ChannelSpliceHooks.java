@@ -33,12 +33,16 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>the real read once the application closed the source (it reports the closed channel) or
  *       the target (the engine let go of the source, whose later bytes come to userspace again).
  * </ul>
+ * While the kernel relays, a selector registers the source without {@code POLLIN}
+ * ({@link #pollEvents}); it gets it back when the direction ends.
  */
 public final class ChannelSpliceHooks implements ChannelHooks {
     /** Longest wait of a close of a non-blocking channel for the kernel's bytes in flight. */
     public static final long NON_BLOCKING_CLOSE_WAIT_MILLIS = 5;
     private static final Integer NOTHING_NOW = 0;
     private static final Integer EOF = -1;
+    /** {@code POLLIN} of Linux's poll.h, as a selector registers it. */
+    private static final int POLLIN = 0x1;
     /** A parked reader is unparked when its direction ends; the timeout only bounds a missed wake-up. */
     private static final long MAX_PARK_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final long SHARED_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
@@ -184,6 +188,14 @@ public final class ChannelSpliceHooks implements ChannelHooks {
     }
 
     @Override
+    public int pollEvents(Object channel, int events) {
+        if ((events & POLLIN) == 0) return events;
+        TrackedChannel t = registry.get(channel);
+        ChannelLink link = t == null ? null : t.asSource;
+        return link != null && link.quietsSource() ? events & ~POLLIN : events;
+    }
+
+    @Override
     public void beforeClose(Object channel) {
         try {
             TrackedChannel tracked = registry.get(channel);
@@ -261,6 +273,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
         }
         source.spliced();
         link.attached(direction);
+        link.quietSource();
         log.debug("spliced fd " + sourceFd + " (" + describe(source.kind, channel) + ") -> fd " + targetFd + " ("
                 + describe(target.kind, targetChannel) + ") after " + source.relayedBytes() + " bytes relayed in userspace");
         return spliced(channel, source, link);
