@@ -134,6 +134,37 @@ public final class ChannelBridge {
         }
     }
 
+    /** See {@link ChannelHooks#epollCtl}; {@code flags} unchanged when the agent is off or fails. */
+    public static int epollCtl(Class<?> nativeType, int efd, int fd, int flags) {
+        ChannelHooks h = hooks;
+        if (h == null) return flags;
+        try {
+            return h.epollCtl(nativeType, efd, fd, flags);
+        } catch (Throwable t) {
+            return flags;
+        }
+    }
+
+    public static void epollCtlDone(int fd) {
+        ChannelHooks h = hooks;
+        if (h == null) return;
+        try {
+            h.epollCtlDone(fd);
+        } catch (Throwable ignored) {
+            // never change the application's behaviour
+        }
+    }
+
+    public static void epollCtlDel(int efd, int fd) {
+        ChannelHooks h = hooks;
+        if (h == null) return;
+        try {
+            h.epollCtlDel(efd, fd);
+        } catch (Throwable ignored) {
+            // never change the application's behaviour
+        }
+    }
+
     public static void beforeClose(Object channel) {
         ChannelHooks h = hooks;
         if (h == null) return;

@@ -45,6 +45,19 @@ public interface ChannelHooks {
      */
     int pollEvents(Object channel, int events);
 
+    /**
+     * Netty's epoll transport is about to register {@code fd} in epoll {@code efd} with
+     * {@code flags} ({@code nativeType}: its {@code Native} class): what to register instead.
+     * Followed by {@link #epollCtlDone} on the same thread once the real call returned.
+     */
+    int epollCtl(Class<?> nativeType, int efd, int fd, int flags);
+
+    /** The registration call for {@code fd} returned (or threw). */
+    void epollCtlDone(int fd);
+
+    /** Netty removed {@code fd} from epoll {@code efd}. */
+    void epollCtlDel(int efd, int fd);
+
     /** The channel is about to be closed. */
     void beforeClose(Object channel);
 

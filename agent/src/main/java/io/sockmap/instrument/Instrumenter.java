@@ -14,6 +14,8 @@ import net.bytebuddy.utility.JavaModule;
 
 import io.sockmap.instrument.netty.NettyAcceptAdvice;
 import io.sockmap.instrument.netty.NettyCloseAdvice;
+import io.sockmap.instrument.netty.NettyEpollCtlAdvice;
+import io.sockmap.instrument.netty.NettyEpollCtlDelAdvice;
 import io.sockmap.instrument.netty.NettyReadAddressAdvice;
 import io.sockmap.instrument.netty.NettyReadAdvice;
 import io.sockmap.instrument.netty.NettyWriteAddressAdvice;
@@ -62,7 +64,8 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
  *   <tr><td>{@code sun.nio.ch.SocketChannelImpl} read/write (single and vectored), {@code implCloseSelectableChannel()}, {@code translateInterestOps(int)}</td>
  *       <td>{@code instrument.nio}</td></tr>
  *   <tr><td>{@code sun.nio.ch.ServerSocketChannelImpl.accept()}</td><td>{@code instrument.nio}</td></tr>
- *   <tr><td>Netty {@code io.netty.channel.unix.FileDescriptor} and {@code Socket} (when loaded; not required)</td>
+ *   <tr><td>Netty {@code io.netty.channel.unix.FileDescriptor} and {@code Socket}, {@code io.netty.channel.epoll.Native}
+ *       {@code epollCtlAdd/Mod/Del} (when loaded; not required)</td>
  *       <td>{@code instrument.netty}</td></tr>
  * </table>
  * {@code read()}, {@code write(int)} and {@code InputStream.transferTo} go through the first two
@@ -86,6 +89,8 @@ public final class Instrumenter {
      * goes through the JDK channel advice either way).
      */
     static final String NETTY_SOCKET = "io.netty.channel.unix.Socket";
+    /** Netty's epoll system calls ({@code epollCtlAdd/Mod/Del}), where a spliced source's {@code EPOLLIN} is left out. */
+    static final String NETTY_NATIVE = "io.netty.channel.epoll.Native";
 
     private static final String BYTE_BUDDY_SAFE = "net.bytebuddy.safe";
 
@@ -161,7 +166,7 @@ public final class Instrumenter {
                     .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                     .with(new RecordingListener(transformed, errors))
                     .ignore(not(namedOneOf(TYPES).or(settings.nettyEpoll()
-                            ? nameEndsWith(NETTY_FILE_DESCRIPTOR).or(nameEndsWith(NETTY_SOCKET))
+                            ? nameEndsWith(NETTY_FILE_DESCRIPTOR).or(nameEndsWith(NETTY_SOCKET)).or(nameEndsWith(NETTY_NATIVE))
                             : ElementMatchers.<TypeDescription>none())))
                     .type(named(SOCKET_INPUT_STREAM))
                     .transform((b, t, cl, m, pd) -> b.visit(Advice.to(SocketReadAdvice.class)
@@ -210,6 +215,11 @@ public final class Instrumenter {
                             .visit(Advice.to(NettyWriteAdvice.class).on(nettyMethod("send", ByteBuffer.class, int.class, int.class)))
                             .visit(Advice.to(NettyWriteAddressAdvice.class).on(nettyMethod("sendAddress", long.class, int.class, int.class)))
                             .visit(Advice.to(NettyAcceptAdvice.class).on(nettyMethod("accept", byte[].class))))
+                    .type(nameEndsWith(NETTY_NATIVE))
+                    .transform((b, t, cl, m, pd) -> b
+                            .visit(Advice.to(NettyEpollCtlAdvice.class).on(nettyStatic("epollCtlAdd", int.class, int.class, int.class)
+                                    .or(nettyStatic("epollCtlMod", int.class, int.class, int.class))))
+                            .visit(Advice.to(NettyEpollCtlDelAdvice.class).on(nettyStatic("epollCtlDel", int.class, int.class))))
                     .installOn(inst);
             if (!errors.isEmpty() || !transformed.containsAll(Set.of(TYPES))) {
                 installed.reset(inst, AgentBuilder.RedefinitionStrategy.RETRANSFORMATION);
@@ -229,6 +239,11 @@ public final class Instrumenter {
     /** A public instance method of Netty's socket classes (the private static natives share the names). */
     private static ElementMatcher.Junction<MethodDescription> nettyMethod(String name, Class<?>... args) {
         return named(name).and(takesArguments(args)).and(isPublic()).and(not(isStatic()));
+    }
+
+    /** A public static method of Netty's {@code Native} (the private natives have other names: {@code epollCtlMod0}). */
+    private static ElementMatcher.Junction<MethodDescription> nettyStatic(String name, Class<?>... args) {
+        return named(name).and(takesArguments(args)).and(isPublic()).and(isStatic());
     }
 
     private static String fail(InstrumentLog log, String why) {

@@ -43,15 +43,17 @@ final class ChannelLink implements DirectionListener {
     private volatile long releaseDrainMillis;
     private volatile int releaseOutcome;
     private final ChannelRegistry registry;
+    private final EpollRegistrations epoll;
 
     ChannelLink(TrackedChannel source, Object sourceChannel, int sourceFd, TrackedChannel target, Object targetChannel,
-                ChannelRegistry registry) {
+                ChannelRegistry registry, EpollRegistrations epoll) {
         this.source = source;
         this.target = target;
         this.sourceFd = sourceFd;
         this.sourceChannel = sourceChannel;
         this.targetChannel = targetChannel;
         this.registry = registry;
+        this.epoll = epoll;
     }
 
     int outcome() { return outcome; }
@@ -76,14 +78,27 @@ final class ChannelLink implements DirectionListener {
     }
 
     /**
-     * After the handover: has the source's selectors translate its interest set again (now
-     * without {@code POLLIN}). When the direction ends, {@link #finish} does the same, so EOF,
+     * After the handover: registers the source again without {@code POLLIN}/{@code EPOLLIN} (a
+     * JDK selector translates its interest set again, Netty's epoll registration is modified).
+     * When the direction ends, {@link #finish} registers it as the application asked, so EOF,
      * the reset or the bytes that come to userspace again are seen.
      */
     void quietSource() {
         quieted = true;
+        reregisterSource();
+    }
+
+    private void reregisterSource() {
+        if (source.kind == ChannelKind.NETTY) {
+            if (outcome == LIVE) {
+                epoll.quiet(sourceFd);
+            } else {
+                epoll.wake(sourceFd);
+            }
+            return;
+        }
         Object c = sourceChannel;
-        if (c != null) source.kind.refreshPollEvents(c);
+        if (c != null) source.kind.refreshPollEvents(c); // the selector reads quietsSource() there
     }
 
     void refused() {
@@ -177,8 +192,7 @@ final class ChannelLink implements DirectionListener {
         }
         Thread w = waiter;
         if (w != null) LockSupport.unpark(w);
-        Object c = sourceChannel;
-        if (ended && quieted && c != null) source.kind.refreshPollEvents(c); // POLLIN back: the outcome is read there
+        if (ended && quieted) reregisterSource();
     }
 
     /** Registers {@code t} as the parked reader to wake (blocking channels); false if another holds the slot. */

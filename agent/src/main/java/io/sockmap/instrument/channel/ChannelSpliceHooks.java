@@ -33,8 +33,9 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>the real read once the application closed the source (it reports the closed channel) or
  *       the target (the engine let go of the source, whose later bytes come to userspace again).
  * </ul>
- * While the kernel relays, a selector registers the source without {@code POLLIN}
- * ({@link #pollEvents}); it gets it back when the direction ends.
+ * While the kernel relays, the source is registered without {@code POLLIN}: by a JDK selector
+ * ({@link #pollEvents}) or Netty's epoll transport ({@link EpollRegistrations}); it gets it back
+ * when the direction ends.
  */
 public final class ChannelSpliceHooks implements ChannelHooks {
     /** Longest wait of a close of a non-blocking channel for the kernel's bytes in flight. */
@@ -53,6 +54,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
     private final Splicer splicer;
     private final ChannelRelayDetector detector;
     private final ChannelRegistry registry = new ChannelRegistry();
+    private final EpollRegistrations epoll = new EpollRegistrations();
     /** Fds accepted by a native server socket, not yet seen as a channel (which is then marked accepted). */
     private final java.util.Set<Integer> acceptedFds = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final int MAX_ACCEPTED_FDS = 65536;
@@ -196,6 +198,21 @@ public final class ChannelSpliceHooks implements ChannelHooks {
     }
 
     @Override
+    public int epollCtl(Class<?> nativeType, int efd, int fd, int flags) {
+        return epoll.register(nativeType, efd, fd, flags);
+    }
+
+    @Override
+    public void epollCtlDone(int fd) {
+        epoll.done(fd);
+    }
+
+    @Override
+    public void epollCtlDel(int efd, int fd) {
+        epoll.removed(efd, fd);
+    }
+
+    @Override
     public void beforeClose(Object channel) {
         try {
             TrackedChannel tracked = registry.get(channel);
@@ -254,7 +271,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
             return null;
         }
         boolean aToB = source.isAccepted() || !target.isAccepted();
-        ChannelLink link = new ChannelLink(source, channel, sourceFd, target, targetChannel, registry);
+        ChannelLink link = new ChannelLink(source, channel, sourceFd, target, targetChannel, registry, epoll);
         registry.addLive(link);
         source.asSource = link;
         target.asTarget = link;
