@@ -25,8 +25,9 @@ final class ChannelRegistry {
         TrackedChannel t = map.get(new Lookup(channel));
         if (t != null) return t;
         expunge();
-        TrackedChannel created = new TrackedChannel(channel, kind);
-        t = map.putIfAbsent(new Key(channel, collected), created);
+        Key key = new Key(channel, collected);
+        TrackedChannel created = new TrackedChannel(key, kind); // the key is the entry's only weak reference
+        t = map.putIfAbsent(key, created);
         return t != null ? t : created;
     }
 

@@ -17,8 +17,9 @@ final class TrackedChannel extends ChannelTrack {
     /** The live direction writing into this channel, or {@code null}. */
     volatile ChannelLink asTarget;
 
-    TrackedChannel(Object channel, ChannelKind kind) {
-        this.channel = new WeakReference<>(channel);
+    /** {@code channel}: the registry's weak key of the channel (one weak reference per channel, not two). */
+    TrackedChannel(WeakReference<Object> channel, ChannelKind kind) {
+        this.channel = channel;
         this.kind = kind;
     }
 
