@@ -31,6 +31,15 @@ final class ChannelRegistry {
         return t != null ? t : created;
     }
 
+    /**
+     * Forgets {@code channel} now (it was closed), rather than when the GC has cleared its key: an
+     * entry still in the map is live, so every young collection until then copied it (a proxy
+     * serving short connections copied thousands per collection).
+     */
+    void remove(Object channel) {
+        map.remove(new Lookup(channel));
+    }
+
     void addLive(ChannelLink link) { live.add(link); }
 
     void removeLive(ChannelLink link) { live.remove(link); }

@@ -236,6 +236,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
                 // a spliced source keeps its unread bytes where the kernel's close does not see them
                 log.debug("bytes left unread: close of " + describe(tracked.kind, channel) + " resets, as without the agent");
             }
+            registry.remove(channel); // links hold what they need; later reads and writes of a closed channel fail
         } catch (Throwable t) {
             log.warnOnce("channel.close", "channel close hook failed: " + t);
         }
