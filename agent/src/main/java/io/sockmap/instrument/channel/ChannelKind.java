@@ -5,7 +5,6 @@ import io.sockmap.engine.SocketFds;
 import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 
 /**
@@ -81,21 +80,6 @@ enum ChannelKind {
         }
         Object v = invoke(channel, 3);
         return v instanceof InetSocketAddress ? (InetSocketAddress) v : null;
-    }
-
-    /**
-     * Makes every selector that {@code channel} is registered with translate its interest set
-     * again at its next selection ({@code SelectorImpl.setEventOps}, what a change of
-     * {@code interestOps} does), and wakes it so that happens now. For NIO channels only: an
-     * event loop of Netty's epoll transport manages its epoll set itself.
-     */
-    void refreshPollEvents(Object channel) {
-        if (this != NIO) return;
-        SelectionKey[] keys = SelectorKeys.of((SocketChannel) channel);
-        for (SelectionKey key : keys) {
-            if (key == null || !key.isValid()) continue;
-            if (SelectorKeys.requestUpdate(key)) key.selector().wakeup();
-        }
     }
 
     private static Object invoke(Object channel, int which) {

@@ -6,6 +6,7 @@ import io.sockmap.kernel.KernelException;
 import io.sockmap.kernel.LibC;
 
 import java.io.IOException;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
@@ -90,7 +91,7 @@ final class ChannelLink implements DirectionListener {
 
     private void reregisterSource() {
         if (source.kind == ChannelKind.NETTY) {
-            if (outcome == LIVE) {
+            if (quietsSource()) {
                 epoll.quiet(sourceFd);
             } else {
                 epoll.wake(sourceFd);
@@ -98,7 +99,7 @@ final class ChannelLink implements DirectionListener {
             return;
         }
         Object c = sourceChannel;
-        if (c != null) source.kind.refreshPollEvents(c); // the selector reads quietsSource() there
+        if (c instanceof SocketChannel) SelectorKeys.refresh((SocketChannel) c); // the selector reads quietsSource() there
     }
 
     void refused() {

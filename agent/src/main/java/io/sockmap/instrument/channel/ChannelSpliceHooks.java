@@ -10,6 +10,7 @@ import io.sockmap.engine.SplicedDirection;
 import io.sockmap.instrument.InstrumentLog;
 import io.sockmap.instrument.InstrumentSettings;
 import io.sockmap.instrument.Splicer;
+import io.sockmap.kernel.LibC;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -42,8 +43,6 @@ public final class ChannelSpliceHooks implements ChannelHooks {
     public static final long NON_BLOCKING_CLOSE_WAIT_MILLIS = 5;
     private static final Integer NOTHING_NOW = 0;
     private static final Integer EOF = -1;
-    /** {@code POLLIN} of Linux's poll.h, as a selector registers it. */
-    private static final int POLLIN = 0x1;
     /** A parked reader is unparked when its direction ends; the timeout only bounds a missed wake-up. */
     private static final long MAX_PARK_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final long SHARED_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
@@ -191,10 +190,10 @@ public final class ChannelSpliceHooks implements ChannelHooks {
 
     @Override
     public int pollEvents(Object channel, int events) {
-        if ((events & POLLIN) == 0) return events;
+        if ((events & LibC.POLLIN) == 0) return events;
         TrackedChannel t = registry.get(channel);
         ChannelLink link = t == null ? null : t.asSource;
-        return link != null && link.quietsSource() ? events & ~POLLIN : events;
+        return link != null && link.quietsSource() ? events & ~LibC.POLLIN : events;
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.sockmap.instrument.channel;
 
+import io.sockmap.kernel.LibC;
+
 import java.lang.reflect.Method;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,8 +22,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * calls land in the order their decisions were made.
  */
 final class EpollRegistrations {
-    /** {@code EPOLLIN}, the same number in Linux and Netty's {@code Native}. */
-    static final int EPOLLIN = 0x1;
     private static final long LOCK_WAIT_MILLIS = 100;
 
     private static final class Registration {
@@ -51,7 +51,7 @@ final class EpollRegistrations {
         r.nativeType = nativeType;
         r.efd = efd;
         r.flags = flags;
-        return quiet.contains(fd) ? flags & ~EPOLLIN : flags;
+        return quiet.contains(fd) ? flags & ~LibC.EPOLLIN : flags; // Netty's Native uses Linux's numbers
     }
 
     void done(int fd) {

@@ -6,7 +6,8 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.spi.AbstractSelectableChannel;
 
 /**
- * The JDK internals {@link ChannelKind#refreshPollEvents} needs, by reflection (the agent opens
+ * Makes the selectors a channel is registered with translate its interest set again
+ * ({@link #refresh}), through the JDK internals this needs by reflection (the agent opens
  * {@code java.nio.channels.spi} and {@code sun.nio.ch} to itself): a channel's registrations
  * ({@code AbstractSelectableChannel.keys}) and the selector's {@code setEventOps(SelectionKeyImpl)},
  * which queues a key for the selector to translate its interest set again. Same names on JDK 17,
@@ -38,8 +39,20 @@ final class SelectorKeys {
 
     private SelectorKeys() {}
 
+    /**
+     * Makes every selector that {@code channel} is registered with translate its interest set
+     * again at its next selection (what a change of {@code interestOps} does), and wakes it so
+     * that happens now.
+     */
+    static void refresh(AbstractSelectableChannel channel) {
+        for (SelectionKey key : of(channel)) {
+            if (key == null || !key.isValid()) continue;
+            if (requestUpdate(key)) key.selector().wakeup();
+        }
+    }
+
     /** A snapshot of the channel's keys (entries may be null). */
-    static SelectionKey[] of(AbstractSelectableChannel channel) {
+    private static SelectionKey[] of(AbstractSelectableChannel channel) {
         if (KEYS == null) return NONE;
         try {
             // read without the JDK's private keyLock: a key registered meanwhile is translated by its
@@ -52,7 +65,7 @@ final class SelectorKeys {
     }
 
     /** Queues {@code key} for its selector to translate its interest set again; false if that is not possible. */
-    static boolean requestUpdate(SelectionKey key) {
+    private static boolean requestUpdate(SelectionKey key) {
         Method m = SET_EVENT_OPS.get(key.selector().getClass());
         if (m == null) return false;
         try {

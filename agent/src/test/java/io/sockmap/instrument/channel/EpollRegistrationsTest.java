@@ -1,5 +1,6 @@
 package io.sockmap.instrument.channel;
 
+import io.sockmap.kernel.LibC;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -38,13 +39,13 @@ class EpollRegistrationsTest {
     @Test
     void aQuietSourceIsRegisteredWithoutEpollinUntilItIsWoken() {
         FakeNative.registrations = r;
-        int flags = EPOLLET | EPOLLRDHUP | EpollRegistrations.EPOLLIN;
+        int flags = EPOLLET | EPOLLRDHUP | LibC.EPOLLIN;
         assertEquals(flags, r.register(FakeNative.class, 5, 42, flags), "not spliced: unchanged");
         r.done(42);
 
         r.quiet(42);
-        assertEquals(List.of("mod 5 42 " + Integer.toHexString(flags & ~EpollRegistrations.EPOLLIN)), FakeNative.calls);
-        assertEquals((flags | EPOLLOUT) & ~EpollRegistrations.EPOLLIN, r.register(FakeNative.class, 5, 42, flags | EPOLLOUT),
+        assertEquals(List.of("mod 5 42 " + Integer.toHexString(flags & ~LibC.EPOLLIN)), FakeNative.calls);
+        assertEquals((flags | EPOLLOUT) & ~LibC.EPOLLIN, r.register(FakeNative.class, 5, 42, flags | EPOLLOUT),
                 "Netty's own changes are filtered too");
         r.done(42);
 
@@ -63,7 +64,7 @@ class EpollRegistrationsTest {
         r.wake(7);
         assertEquals(List.of(), FakeNative.calls);
 
-        r.register(FakeNative.class, 5, 8, EpollRegistrations.EPOLLIN);
+        r.register(FakeNative.class, 5, 8, LibC.EPOLLIN);
         r.done(8);
         r.removed(5, 8);
         r.quiet(8);
