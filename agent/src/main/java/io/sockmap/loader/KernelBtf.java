@@ -6,8 +6,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The running kernel's type information ({@code /sys/kernel/btf/vmlinux}), read for the two things
@@ -31,8 +29,6 @@ public final class KernelBtf {
     private final int strLen;
     /** Byte position of each type record in {@link #buf}; index = type id (0 = void, unused). */
     private final int[] typeAt;
-    private final Map<String, Integer> funcs = new HashMap<>();
-    private final Map<String, Integer> structs = new HashMap<>();
 
     private KernelBtf(byte[] bytes) throws LoaderException {
         if (bytes.length < 24) throw new LoaderException("BTF: " + bytes.length + " bytes is too short for a header");
@@ -61,11 +57,6 @@ public final class KernelBtf {
             int info = b.getInt(pos + 4);
             int kind = (info >>> 24) & 0x1f;
             int vlen = info & 0xffff;
-            if (kind == KIND_FUNC) funcs.putIfAbsent(string(b.getInt(pos)), n);
-            if (kind == KIND_STRUCT) {
-                String name = string(b.getInt(pos));
-                if (!name.isEmpty()) structs.putIfAbsent(name, n);
-            }
             pos += TYPE_HEADER + extraSize(kind, vlen, n);
             n++;
         }
@@ -94,8 +85,8 @@ public final class KernelBtf {
 
     /** BTF id of the kernel function {@code name} (kind FUNC). */
     public int funcId(String name) throws LoaderException {
-        Integer id = funcs.get(name);
-        if (id == null) throw new LoaderException("kernel function " + name + " not in this kernel's BTF");
+        int id = firstNamed(KIND_FUNC, name);
+        if (id < 0) throw new LoaderException("kernel function " + name + " not in this kernel's BTF");
         return id;
     }
 
@@ -104,8 +95,8 @@ public final class KernelBtf {
      * union members (as C does). Bitfields are refused: the loader only patches whole-field loads.
      */
     public int memberOffset(String struct, String member) throws LoaderException {
-        Integer id = structs.get(struct);
-        if (id == null) throw new LoaderException("struct " + struct + " not in this kernel's BTF");
+        int id = struct.isEmpty() ? -1 : firstNamed(KIND_STRUCT, struct);
+        if (id < 0) throw new LoaderException("struct " + struct + " not in this kernel's BTF");
         Integer bits = memberBits(id, member, 0);
         if (bits == null) throw new LoaderException("struct " + struct + " has no member " + member + " in this kernel");
         if (bits % 8 != 0) throw new LoaderException(struct + "." + member + " is a bitfield");
@@ -134,6 +125,30 @@ public final class KernelBtf {
             }
         }
         return null;
+    }
+
+    /**
+     * The lowest type id of {@code kind} named {@code name}, or -1. Names are compared in place in
+     * the string table: the loader asks for a few names, so no map of the kernel's ~100,000 names
+     * is built (it made loading allocate megabytes of strings that a young collection then copied).
+     */
+    private int firstNamed(int kind, String name) {
+        byte[] wanted = name.getBytes(StandardCharsets.US_ASCII);
+        for (int id = 1; id < typeAt.length; id++) {
+            int pos = typeAt[id];
+            if (((buf.getInt(pos + 4) >>> 24) & 0x1f) == kind && nameIs(buf.getInt(pos), wanted)) return id;
+        }
+        return -1;
+    }
+
+    /** Whether the string at {@code off} in the string table is exactly {@code wanted}. */
+    private boolean nameIs(int off, byte[] wanted) {
+        if (off < 0 || (long) off + wanted.length >= strLen) return false;
+        int start = strStart + off;
+        for (int i = 0; i < wanted.length; i++) {
+            if (buf.get(start + i) != wanted[i]) return false;
+        }
+        return buf.get(start + wanted.length) == 0;
     }
 
     /** Follows typedef, const, volatile, restrict and type tags to the underlying type. */
