@@ -1,6 +1,8 @@
 package io.sockmap.loader;
 
+import java.io.FileInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -68,7 +70,12 @@ public final class KernelBtf {
     public static KernelBtf vmlinux() throws LoaderException {
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(VMLINUX);
+            // not Files.readAllBytes: a channel read of 5 MB into a heap array goes through a
+            // temporary direct buffer of that size, which the JDK then keeps cached on the reading
+            // thread (the application's main thread, at premain) for as long as the thread lives
+            try (InputStream in = new FileInputStream(VMLINUX.toFile())) {
+                bytes = in.readAllBytes();
+            }
         } catch (IOException | SecurityException e) {
             throw new LoaderException("kernel BTF not readable (" + VMLINUX + ": " + e.getMessage() + ")", e);
         }
