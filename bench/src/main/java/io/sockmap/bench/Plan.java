@@ -6,9 +6,10 @@ package io.sockmap.bench;
  * @param repetitions     runs of every (workload, subject) pair, interleaved
  * @param bulkSeconds     sending time of a bulk run
  * @param rrSeconds       measured window of a request/response run (after its warm-up)
- * @param rrWarmupSeconds warm-up of a request/response run, after the connections are open
+ * @param rrWarmupSeconds warm-up of a request/response run, after the connections are open, and of a
+ *                        short-connection run
  * @param manyConnections connections of the large request/response run (10,000)
- * @param shortSeconds    length of a short-connection run
+ * @param shortSeconds    measured window of a short-connection run (after its warm-up)
  * @param shortConcurrency client threads of a short-connection run
  */
 record Plan(int repetitions, double bulkSeconds, double rrSeconds, double rrWarmupSeconds, int manyConnections,

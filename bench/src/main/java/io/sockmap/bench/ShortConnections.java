@@ -37,8 +37,13 @@ final class ShortConnections {
                 return t;
             });
 
-    /** Connections completed, payload bytes delivered to the backend, latencies (ns), errors. */
-    record Result(long connections, long bytes, double seconds, Histogram latencies, int errors, String firstError) {
+    /**
+     * Connections completed in the measured window, payload bytes delivered to the backend,
+     * latencies (ns), errors; the window's ends in {@link System#nanoTime()} (the machine's CPU
+     * is counted over it, not over the warm-up).
+     */
+    record Result(long connections, long bytes, double seconds, Histogram latencies, int errors, String firstError,
+                  long windowStartNanos, long windowEndNanos) {
         boolean ok() {
             return errors == 0 && connections > 0;
         }
@@ -47,8 +52,14 @@ final class ShortConnections {
     private ShortConnections() {
     }
 
-    static Result run(InetSocketAddress target, Kind kind, int size, int concurrency, double seconds)
-            throws InterruptedException {
+    /**
+     * Runs for {@code warmupSeconds} unmeasured (a proxy that only starts serving short connections
+     * now, or a JVM still compiling, is not what a long-running proxy does), then {@code seconds}
+     * measured: the connections that start in the window count, the window ends when the last
+     * one has finished.
+     */
+    static Result run(InetSocketAddress target, Kind kind, int size, int concurrency, double warmupSeconds,
+                      double seconds) throws InterruptedException {
         byte[] payload = new byte[size];
         for (int i = 0; i < size; i++) {
             payload[i] = (byte) ('a' + i % 26);
@@ -58,7 +69,7 @@ final class ShortConnections {
         List<Histogram> histograms = new ArrayList<>();
         long[] counts = new long[concurrency];
         List<Thread> threads = new ArrayList<>();
-        long start = System.nanoTime();
+        long start = System.nanoTime() + (long) (warmupSeconds * 1e9);
         long deadline = start + (long) (seconds * 1e9);
         for (int t = 0; t < concurrency; t++) {
             Histogram h = new Histogram(3);
@@ -68,10 +79,13 @@ final class ShortConnections {
                 byte[] in = new byte[Math.max(Math.min(size, 1 << 20), 64)];
                 while (System.nanoTime() - deadline < 0) {
                     long t0 = System.nanoTime();
+                    boolean measured = t0 - start >= 0;
                     try {
                         exchange(target, kind, payload, in);
-                        h.recordValue(System.nanoTime() - t0);
-                        counts[index]++;
+                        if (measured) {
+                            h.recordValue(System.nanoTime() - t0);
+                            counts[index]++;
+                        }
                     } catch (IOException | RuntimeException e) {
                         errors.incrementAndGet();
                         firstError.compareAndSet(null, e.toString());
@@ -85,11 +99,12 @@ final class ShortConnections {
         for (Thread t : threads) {
             t.join();
         }
-        double elapsed = (System.nanoTime() - start) / 1e9;
+        long end = System.nanoTime();
+        double elapsed = (end - start) / 1e9;
         Histogram all = new Histogram(3);
         histograms.forEach(all::add);
         long n = Arrays.stream(counts).sum();
-        return new Result(n, n * size, elapsed, all, errors.get(), firstError.get());
+        return new Result(n, n * size, elapsed, all, errors.get(), firstError.get(), start, end);
     }
 
     private static void exchange(InetSocketAddress target, Kind kind, byte[] payload, byte[] in) throws IOException {

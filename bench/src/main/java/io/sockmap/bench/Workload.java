@@ -101,14 +101,15 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
     static Workload shortRequests(Plan plan) {
         TableSpec spec = new TableSpec("short-1k",
                 "Short connections: connect, one 1 KiB request/response, close (" + plan.shortConcurrency()
-                        + " client threads; below sockmap.minBytes, never spliced)",
+                        + " client threads, after a " + warmup(plan) + " s warm-up; below sockmap.minBytes, never spliced)",
                 Metric.CONNS_PER_S, SHORT_COLUMNS, List.of(Metric.P99_US));
         return shortConnections(spec, ShortConnections.Kind.REQUEST, BackendKind.REQRESP, 1024, plan.shortConcurrency(), plan);
     }
 
     static Workload exchange(int size, String label, Plan plan) {
         TableSpec spec = new TableSpec("exchange-" + label,
-                "Connections exchanging " + label + " each way with an echo server, then closing (4 client threads;"
+                "Connections exchanging " + label + " each way with an echo server, then closing (4 client threads, after a "
+                        + warmup(plan) + " s warm-up;"
                         + " Gbit/s = bytes echoed back / time)",
                 Metric.GBPS, UPLOAD_COLUMNS, List.of());
         return shortConnections(spec, ShortConnections.Kind.EXCHANGE, BackendKind.ECHO, size, 4, plan);
@@ -117,7 +118,8 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
     private static Workload shortConnections(TableSpec spec, ShortConnections.Kind kind, BackendKind backend, int size,
                                              int concurrency, Plan plan) {
         return new Workload(spec.workload(), backend, spec, target -> {
-            ShortConnections.Result r = ShortConnections.run(target, kind, size, concurrency, plan.shortSeconds());
+            ShortConnections.Result r = ShortConnections.run(target, kind, size, concurrency, plan.rrWarmupSeconds(),
+                    plan.shortSeconds());
             Map<Metric, Double> v = new EnumMap<>(Metric.class);
             v.put(Metric.CONNS_PER_S, r.connections() / r.seconds());
             v.put(Metric.GBPS, r.bytes() * 8 / r.seconds() / 1e9);
@@ -130,8 +132,12 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
             v.put(Metric.BYTES, (double) r.bytes());
             v.put(Metric.SECONDS, r.seconds());
             String note = r.errors() == 0 ? "" : r.errors() + " errors, first: " + r.firstError();
-            return new Outcome(v, r.ok(), note, 0, 0);
+            return new Outcome(v, r.ok(), note, r.windowStartNanos(), r.windowEndNanos());
         });
+    }
+
+    private static String warmup(Plan plan) {
+        return String.format(java.util.Locale.ROOT, "%.1f", plan.rrWarmupSeconds());
     }
 
     private static String problems(LoadClient.Result r) {
