@@ -765,6 +765,7 @@ public final class SpliceEngine implements AutoCloseable {
             }
         });
         wake();
+        if (watcherStopped) runQueuedTasks(); // as in onWatcherLater: nobody else would answer
         try {
             return f.get(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
