@@ -733,13 +733,19 @@ public final class SpliceEngine implements AutoCloseable {
         if (watcherStopped) runQueuedTasks();
     }
 
+    /**
+     * Runs what is queued, once the watcher has stopped: by the watcher's last drain and by any
+     * caller that queued after it, one at a time (a task may touch the watcher's own state).
+     */
     private void runQueuedTasks() {
-        Runnable task;
-        while ((task = tasks.poll()) != null) {
-            try {
-                task.run();
-            } catch (Throwable ignored) {
-                // each task answers for itself
+        synchronized (tasks) {
+            Runnable task;
+            while ((task = tasks.poll()) != null) {
+                try {
+                    task.run();
+                } catch (Throwable ignored) {
+                    // each task answers for itself
+                }
             }
         }
     }
@@ -807,7 +813,6 @@ public final class SpliceEngine implements AutoCloseable {
                 tick();
             }
         } catch (Throwable t) {
-            watcherStopped = true;
             LOG.error("sockmap watcher failed; aborting spliced pairs", t);
             for (Direction d : new ArrayList<>(active)) abortOnWatcher(d, new IOException("sockmap watcher failed: " + t));
         } finally {

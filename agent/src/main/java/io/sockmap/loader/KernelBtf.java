@@ -142,8 +142,7 @@ public final class KernelBtf {
     private int firstNamed(int kind, String name) {
         byte[] wanted = name.getBytes(StandardCharsets.US_ASCII);
         for (int id = 1; id < typeAt.length; id++) {
-            int pos = typeAt[id];
-            if (((buf.getInt(pos + 4) >>> 24) & 0x1f) == kind && nameIs(buf.getInt(pos), wanted)) return id;
+            if (kind(id) == kind && nameIs(buf.getInt(typeAt[id]), wanted)) return id;
         }
         return -1;
     }

@@ -73,13 +73,13 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
     }
 
     static Workload rr(int connections, Plan plan) {
-        TableSpec spec = new TableSpec("rr-" + connections,
-                "1 KiB request/response, " + String.format("%,d", connections) + " connections (warm-up "
-                        + String.format(java.util.Locale.ROOT, "%.1f", Math.max(plan.rrWarmupSeconds(), connections / 2000.0)) + " s, then "
-                        + String.format(java.util.Locale.ROOT, "%.0f", plan.rrSeconds()) + " s measured)",
-                Metric.RPS, RR_COLUMNS, List.of(Metric.P99_US, Metric.MACHINE_CPU_US_PER_OP));
         // a thread-per-connection proxy takes seconds to start 20,000 threads: measure after that
         double warmup = Math.max(plan.rrWarmupSeconds(), connections / 2000.0);
+        TableSpec spec = new TableSpec("rr-" + connections,
+                "1 KiB request/response, " + String.format("%,d", connections) + " connections (warm-up "
+                        + tenths(warmup) + " s, then "
+                        + String.format(java.util.Locale.ROOT, "%.0f", plan.rrSeconds()) + " s measured)",
+                Metric.RPS, RR_COLUMNS, List.of(Metric.P99_US, Metric.MACHINE_CPU_US_PER_OP));
         return new Workload(spec.workload(), BackendKind.REQRESP, spec, target -> {
             LoadClient.Result r = LoadClient.run("--target", hostPort(target), "--mode", "rr",
                     "--connections", Integer.toString(connections), "--size", "1024",
@@ -101,7 +101,7 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
     static Workload shortRequests(Plan plan) {
         TableSpec spec = new TableSpec("short-1k",
                 "Short connections: connect, one 1 KiB request/response, close (" + plan.shortConcurrency()
-                        + " client threads, after a " + warmup(plan) + " s warm-up; below sockmap.minBytes, never spliced)",
+                        + " client threads, after a " + tenths(plan.rrWarmupSeconds()) + " s warm-up; below sockmap.minBytes, never spliced)",
                 Metric.CONNS_PER_S, SHORT_COLUMNS, List.of(Metric.P99_US));
         return shortConnections(spec, ShortConnections.Kind.REQUEST, BackendKind.REQRESP, 1024, plan.shortConcurrency(), plan);
     }
@@ -109,7 +109,7 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
     static Workload exchange(int size, String label, Plan plan) {
         TableSpec spec = new TableSpec("exchange-" + label,
                 "Connections exchanging " + label + " each way with an echo server, then closing (4 client threads, after a "
-                        + warmup(plan) + " s warm-up;"
+                        + tenths(plan.rrWarmupSeconds()) + " s warm-up;"
                         + " Gbit/s = bytes echoed back / time)",
                 Metric.GBPS, UPLOAD_COLUMNS, List.of());
         return shortConnections(spec, ShortConnections.Kind.EXCHANGE, BackendKind.ECHO, size, 4, plan);
@@ -136,8 +136,9 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
         });
     }
 
-    private static String warmup(Plan plan) {
-        return String.format(java.util.Locale.ROOT, "%.1f", plan.rrWarmupSeconds());
+    /** Seconds with one decimal, for table titles. */
+    private static String tenths(double seconds) {
+        return String.format(java.util.Locale.ROOT, "%.1f", seconds);
     }
 
     private static String problems(LoadClient.Result r) {
