@@ -1,59 +1,71 @@
 package io.sockmap.instrument;
 
-import io.sockmap.detect.RelayDetector;
-
 /**
- * Socket pairs as the agent splices them: one direction at a time. Both directions of one pair of
- * sockets share an {@link Entry}, which also fixes the pair's orientation for the stats (which
- * socket is "A", the client side), so the second direction counts the other way even when
- * neither socket was seen being accepted (a proxy the agent was attached to while it waited in
- * {@code accept}).
+ * Socket pairs as the agent splices them: one direction at a time, for sockets
+ * ({@link SpliceHooks}) and channels ({@code ChannelSpliceHooks}) alike. Both directions of one
+ * pair share an {@link Entry}, which also fixes the pair's orientation for the stats (which socket
+ * is "A", the client side), so the second direction counts the other way even when neither socket
+ * was seen being accepted (a proxy the agent was attached to while it waited in {@code accept}).
  *
  * <p>Counts: a pair is <em>spliced</em> once its first direction is in the kernel (a proxy that
  * only ever splices the download direction still has a spliced pair), and <em>active</em> while at
  * least one of its directions is live. Guarded by {@code this}: handovers and ends are rare.
  */
-final class AgentPairs {
+public final class AgentPairs {
     /** The directions of one socket pair that the agent handed to the engine. */
-    static final class Entry {
+    private static final class Entry {
         private int started;
         private int live;
+    }
+
+    /** One direction's place in its pair's count. */
+    public static final class Member {
+        private final Entry pair;
+        private final boolean aToB;
+        private boolean counted;
+        private boolean endCounted;
+        private boolean endedEarly;
+
+        private Member(Entry pair, boolean aToB) {
+            this.pair = pair;
+            this.aToB = aToB;
+        }
+
+        /** Whether this direction counts as A (client side) to B in the engine's stats. */
+        public boolean aToB() { return aToB; }
     }
 
     private long spliced;
     private long active;
 
     /**
-     * Before {@code link} goes to the engine: joins the pair of its reverse direction if that was
-     * spliced (or is being spliced), else starts a new one; sets {@code link}'s pair and orientation.
+     * Before a direction goes to the engine: joins the pair of {@code reverse} (the member of the
+     * opposite direction of the same two sockets, spliced or being spliced), counting the other
+     * way, or starts a new pair oriented by {@code sourceIsA} when {@code reverse} is null.
      */
-    synchronized void enter(SpliceLink link) {
-        SpliceLink reverse = link.target.asSource;
-        if (reverse != null && reverse != link && reverse.target == link.source && reverse.pair != null) {
-            link.pair = reverse.pair;
-            link.aToB = !reverse.aToB;
-        } else {
-            link.pair = new Entry();
-            link.aToB = RelayDetector.sourceIsA(link.source, link.target);
-        }
+    public synchronized Member enter(Member reverse, boolean sourceIsA) {
+        return reverse != null ? new Member(reverse.pair, !reverse.aToB) : new Member(new Entry(), sourceIsA);
     }
 
-    /** The engine took {@code link}'s direction. */
-    synchronized void started(SpliceLink link) {
-        Entry e = link.pair;
-        if (e == null || link.counted) return;
-        link.counted = true;
+    /** The engine took {@code m}'s direction. */
+    public synchronized void started(Member m) {
+        if (m.counted) return;
+        m.counted = true;
+        Entry e = m.pair;
         if (e.started++ == 0) spliced++;
         if (e.live++ == 0) active++;
-        if (link.outcome() != SpliceLink.LIVE) ended(link); // it ended before it was counted
+        if (m.endedEarly) ended(m); // it ended before it was counted
     }
 
-    /** {@code link}'s direction ended (EOF, abort, close, detach); no-op if it was never counted. */
-    synchronized void ended(SpliceLink link) {
-        Entry e = link.pair;
-        if (e == null || !link.counted || link.endCounted) return;
-        link.endCounted = true;
-        if (--e.live == 0) active--;
+    /** {@code m}'s direction ended (EOF, abort, close, detach); counted once. */
+    public synchronized void ended(Member m) {
+        if (!m.counted) {
+            m.endedEarly = true;
+            return;
+        }
+        if (m.endCounted) return;
+        m.endCounted = true;
+        if (--m.pair.live == 0) active--;
     }
 
     /** {spliced, active}. */

@@ -14,7 +14,7 @@ final class BridgeWiring {
     static SpliceHooks wire(InstrumentSettings settings, Splicer splicer) {
         SpliceHooks hooks = new SpliceHooks(settings, splicer);
         SocketBridge.hooks = hooks;
-        ChannelBridge.hooks = new ChannelSpliceHooks(settings, splicer);
+        ChannelBridge.hooks = new ChannelSpliceHooks(settings, splicer, hooks.pairs());
         return hooks;
     }
 

@@ -231,10 +231,13 @@ final class SpliceHooks implements SocketHooks {
         registry.addLive(link);
         source.asSource = link;
         target.asTarget = link;
-        registry.pairs().enter(link);
+        SpliceLink reverse = target.asSource;
+        link.pair = registry.pairs().enter(
+                reverse != null && reverse != link && reverse.target == source ? reverse.pair : null,
+                RelayDetector.sourceIsA(source, target));
         SplicedDirection direction;
         try {
-            direction = splicer.spliceDirection(sourceFd, targetFd, link.aToB, link);
+            direction = splicer.spliceDirection(sourceFd, targetFd, link.pair.aToB(), link);
             if (direction == null) throw new IllegalStateException("engine returned no direction");
         } catch (SpliceRefusedException e) {
             giveUp(source, link, "refused: " + e.getMessage());
@@ -246,7 +249,7 @@ final class SpliceHooks implements SocketHooks {
             return null;
         }
         source.spliced();
-        registry.pairs().started(link);
+        registry.pairs().started(link.pair);
         link.attached(direction);
         log.debug("spliced fd " + sourceFd + " (" + describe(socket) + ") -> fd " + targetFd + " ("
                 + describe(targetSocket) + ") after " + source.relayedBytes() + " bytes relayed in userspace");
@@ -395,7 +398,12 @@ final class SpliceHooks implements SocketHooks {
         return registry.get(socket);
     }
 
-    /** Socket pairs with a direction spliced by the agent: {total, active}. */
+    /** The pair counts, shared with the channel hooks. */
+    AgentPairs pairs() {
+        return registry.pairs();
+    }
+
+    /** Socket and channel pairs with a direction spliced by the agent: {total, active}. */
     long[] pairCounts() {
         return registry.pairs().counts();
     }

@@ -39,12 +39,8 @@ final class SpliceLink implements DirectionListener {
     private volatile long releaseDrainMillis;
     private volatile int releaseOutcome;
     private final SocketRegistry registry;
-    // the socket pair this direction belongs to, which way it counts, whether it is counted:
-    // set and read under the AgentPairs instance's monitor (aToB also by the handover thread after)
-    AgentPairs.Entry pair;
-    boolean aToB;
-    boolean counted;
-    boolean endCounted;
+    /** This direction's place in the pair counts; set by the handover before the engine sees the direction. */
+    volatile AgentPairs.Member pair;
 
     SpliceLink(TrackedSocket source, Socket sourceSocket, TrackedSocket target, Socket targetSocket, SocketRegistry registry) {
         this.source = source;
@@ -181,7 +177,8 @@ final class SpliceLink implements DirectionListener {
             ended = outcome == LIVE;
             if (ended) outcome = to;
         }
-        if (ended) registry.pairs().ended(this);
+        AgentPairs.Member m = pair;
+        if (ended && m != null) registry.pairs().ended(m);
         Thread w = waiter;
         if (w != null) LockSupport.unpark(w);
     }

@@ -2,21 +2,25 @@ package io.sockmap.instrument;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.Socket;
 import org.junit.jupiter.api.Test;
 
+import io.sockmap.detect.RelayDetector;
+
 class AgentPairsTest {
     private final SocketRegistry registry = new SocketRegistry();
     private final AgentPairs pairs = registry.pairs();
 
+    /** What SpliceHooks does before it hands a direction to the engine. */
     private SpliceLink link(TrackedSocket source, TrackedSocket target) {
         SpliceLink l = new SpliceLink(source, new Socket(), target, new Socket(), registry);
         source.asSource = l;
-        pairs.enter(l);
+        SpliceLink reverse = target.asSource;
+        l.pair = pairs.enter(reverse != null && reverse.target == source ? reverse.pair : null,
+                RelayDetector.sourceIsA(source, target));
         return l;
     }
 
@@ -26,14 +30,13 @@ class AgentPairsTest {
         TrackedSocket server = new TrackedSocket(new Socket());
         client.markAccepted();
         SpliceLink down = link(server, client);
-        assertFalse(down.aToB, "server -> client");
-        pairs.started(down);
+        assertFalse(down.pair.aToB(), "server -> client");
+        pairs.started(down.pair);
         assertArrayEquals(new long[] {1, 1}, pairs.counts(), "a one-direction splice is a pair");
         SpliceLink up = link(client, server);
-        assertTrue(up.aToB);
-        assertSame(down.pair, up.pair);
-        pairs.started(up);
-        assertArrayEquals(new long[] {1, 1}, pairs.counts());
+        assertTrue(up.pair.aToB());
+        pairs.started(up.pair);
+        assertArrayEquals(new long[] {1, 1}, pairs.counts(), "the second direction joins the first's pair");
         up.onEof();
         assertArrayEquals(new long[] {1, 1}, pairs.counts(), "active while a direction is live");
         down.onAbort(new IOException("reset"));
@@ -49,8 +52,8 @@ class AgentPairsTest {
         TrackedSocket y = new TrackedSocket(new Socket());
         SpliceLink first = link(x, y);
         SpliceLink second = link(y, x);
-        assertTrue(first.aToB);
-        assertFalse(second.aToB);
+        assertTrue(first.pair.aToB());
+        assertFalse(second.pair.aToB());
     }
 
     @Test
@@ -59,7 +62,7 @@ class AgentPairsTest {
         TrackedSocket y = new TrackedSocket(new Socket());
         SpliceLink l = link(x, y);
         l.onEof(); // the engine's watcher was faster than the relay thread
-        pairs.started(l);
+        pairs.started(l.pair);
         assertArrayEquals(new long[] {1, 0}, pairs.counts());
     }
 

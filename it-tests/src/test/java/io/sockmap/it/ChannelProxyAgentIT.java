@@ -62,7 +62,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ChannelProxyAgentIT {
     private static final long MIB = 1L << 20;
     private static final Pattern LISTENING = Pattern.compile("listening on (\\d+)");
-    private static final Pattern SUMMARY = Pattern.compile("kernel bytes c->s (\\d+) / s->c (\\d+)");
+    private static final Pattern SUMMARY = Pattern.compile("summary: pairs spliced (\\d+), kernel bytes c->s (\\d+) / s->c (\\d+)");
     private static final byte ECHO = 'E';
     private static final byte SERVER_FIRST = 'S';
     private static final Path JDK25 = Path.of(System.getProperty("sockmap.it.jdk25", "/usr/lib/jvm/temurin-25-jdk-amd64"));
@@ -172,6 +172,10 @@ class ChannelProxyAgentIT {
             log(p + ": kernel bytes c->s " + kernel[0] + ", s->c " + kernel[1] + " (large transfer " + p.bigBytes + " each way)");
             assertTrue(kernel[0] >= p.bigBytes * 99 / 100 && kernel[1] >= p.bigBytes * 99 / 100,
                     p + ": kernel bytes c->s " + kernel[0] + ", s->c " + kernel[1] + "\n" + relay.stderrText());
+            // the warm-up and the large transfer at least; every connection of this test at most
+            int connections = 5 + (p.halfClose ? 2 : 0);
+            assertTrue(kernel[2] >= 2 && kernel[2] <= connections, p + ": pairs spliced " + kernel[2]
+                    + " (expected 2.." + connections + ")\n" + relay.stderrText());
         }
     }
 
@@ -443,6 +447,7 @@ class ChannelProxyAgentIT {
             fail(name + ": no agent start-up line within 30 s\n" + stderrText());
         }
 
+        /** {kernel bytes c->s, s->c, pairs spliced} from the agent's exit summary. */
         long[] stopAndReadSummary() throws Exception {
             process.toHandle().destroy();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
@@ -453,7 +458,7 @@ class ChannelProxyAgentIT {
             errReader.join(5000);
             for (String l : stderr) {
                 Matcher m = SUMMARY.matcher(l);
-                if (m.find()) return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
+                if (m.find()) return new long[] {Long.parseLong(m.group(2)), Long.parseLong(m.group(3)), Long.parseLong(m.group(1))};
             }
             fail(name + ": no summary line (exit " + process.exitValue() + ")\n" + stderrText());
             return null;

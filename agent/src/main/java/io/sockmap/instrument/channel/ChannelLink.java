@@ -2,6 +2,7 @@ package io.sockmap.instrument.channel;
 
 import io.sockmap.engine.DirectionListener;
 import io.sockmap.engine.SplicedDirection;
+import io.sockmap.instrument.AgentPairs;
 import io.sockmap.kernel.KernelException;
 import io.sockmap.kernel.LibC;
 
@@ -45,9 +46,13 @@ final class ChannelLink implements DirectionListener {
     private volatile int releaseOutcome;
     private final ChannelRegistry registry;
     private final EpollRegistrations epoll;
+    private final AgentPairs pairs;
+    /** This direction's place in the pair counts; set by the handover before the engine sees the direction. */
+    volatile AgentPairs.Member pair;
 
     ChannelLink(TrackedChannel source, Object sourceChannel, int sourceFd, TrackedChannel target, Object targetChannel,
-                ChannelRegistry registry, EpollRegistrations epoll) {
+                ChannelRegistry registry, EpollRegistrations epoll, AgentPairs pairs) {
+        this.pairs = pairs;
         this.source = source;
         this.target = target;
         this.sourceFd = sourceFd;
@@ -191,6 +196,8 @@ final class ChannelLink implements DirectionListener {
             ended = outcome == LIVE;
             if (ended) outcome = to;
         }
+        AgentPairs.Member m = pair;
+        if (ended && m != null) pairs.ended(m);
         Thread w = waiter;
         if (w != null) LockSupport.unpark(w);
         if (ended && quieted) reregisterSource();

@@ -7,6 +7,7 @@ import io.sockmap.detect.ChannelTrack;
 import io.sockmap.engine.FallbackReason;
 import io.sockmap.engine.SpliceRefusedException;
 import io.sockmap.engine.SplicedDirection;
+import io.sockmap.instrument.AgentPairs;
 import io.sockmap.instrument.InstrumentLog;
 import io.sockmap.instrument.InstrumentSettings;
 import io.sockmap.instrument.Splicer;
@@ -53,12 +54,18 @@ public final class ChannelSpliceHooks implements ChannelHooks {
     private final Splicer splicer;
     private final ChannelRelayDetector detector;
     private final ChannelRegistry registry = new ChannelRegistry();
+    private final AgentPairs pairs;
     private final EpollRegistrations epoll = new EpollRegistrations();
     /** Fds accepted by a native server socket, not yet seen as a channel (which is then marked accepted). */
     private final java.util.Set<Integer> acceptedFds = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final int MAX_ACCEPTED_FDS = 65536;
 
-    public ChannelSpliceHooks(InstrumentSettings settings, Splicer splicer) {
+    /**
+     * @param pairs the pair counts, shared with the socket hooks (the summary's and MBean's
+     *              "pairs spliced" cover both)
+     */
+    public ChannelSpliceHooks(InstrumentSettings settings, Splicer splicer, AgentPairs pairs) {
+        this.pairs = pairs;
         this.settings = settings;
         this.log = settings.log();
         this.splicer = splicer;
@@ -270,14 +277,16 @@ public final class ChannelSpliceHooks implements ChannelHooks {
                     + "; relaying in userspace");
             return null;
         }
-        boolean aToB = source.isAccepted() || !target.isAccepted();
-        ChannelLink link = new ChannelLink(source, channel, sourceFd, target, targetChannel, registry, epoll);
+        ChannelLink link = new ChannelLink(source, channel, sourceFd, target, targetChannel, registry, epoll, pairs);
         registry.addLive(link);
         source.asSource = link;
         target.asTarget = link;
+        ChannelLink reverse = target.asSource;
+        link.pair = pairs.enter(reverse != null && reverse != link && reverse.target == source ? reverse.pair : null,
+                source.isAccepted() || !target.isAccepted());
         SplicedDirection direction;
         try {
-            direction = splicer.spliceDirection(sourceFd, targetFd, aToB, link);
+            direction = splicer.spliceDirection(sourceFd, targetFd, link.pair.aToB(), link);
             if (direction == null) throw new IllegalStateException("engine returned no direction");
         } catch (SpliceRefusedException e) {
             giveUp(source, link, "refused: " + e.getMessage());
@@ -289,6 +298,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
             return null;
         }
         source.spliced();
+        pairs.started(link.pair);
         link.attached(direction);
         link.quietSource();
         log.debug("spliced fd " + sourceFd + " (" + describe(source.kind, channel) + ") -> fd " + targetFd + " ("
