@@ -62,6 +62,18 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--workloads", split = ",", description = "Only these loads (ids: bulk-1, bulk-8, rr-100, rr-10000, short-1k, upload-...).")
     List<String> workloads;
 
+    @Option(names = "--proxy", paramLabel = "NAME=JVM_ARGS",
+            description = {"Also benchmark this Java proxy, without and with the agent (repeatable). JVM_ARGS: what follows "
+                    + "'java', split at spaces, with {port} (a free port the harness picked, for the proxy to listen on), "
+                    + "{target} (127.0.0.1:PORT of the backend) or {targetHost} and {targetPort}. Without {port} the proxy "
+                    + "must print 'listening on <port>'. Runs on --java. Example: "
+                    + "--proxy 'MyProxy=-Xmx1g -cp my.jar com.example.Relay {port} {targetHost} {targetPort}' --subjects MyProxy"})
+    List<String> extraProxies;
+
+    @Option(names = "--agent-options", paramLabel = "OPTIONS",
+            description = "Options of every '+agent' configuration, as in -javaagent:JAR=OPTIONS (e.g. minBytes=64k,ports=9000).")
+    String agentOptions = "";
+
     @Option(names = "--no-haproxy", description = "Leave HAProxy out.")
     boolean noHaproxy;
 
@@ -88,6 +100,7 @@ public final class Bench implements Callable<Integer> {
     String haproxy = "/usr/sbin/haproxy";
 
     private final PrintStream log = System.out;
+    private final List<ProxyTable.JavaProxy> givenProxies = new ArrayList<>();
     private String limitNote;
 
     public static void main(String[] args) {
@@ -115,6 +128,14 @@ public final class Bench implements Callable<Integer> {
             writeReport(reportOnly, header, ms, specsFor(ms), List.of());
             log.println(Files.readString(reportOnly.resolve("results.md")));
             return 0;
+        }
+        for (String spec : extraProxies != null ? extraProxies : List.<String>of()) {
+            try {
+                givenProxies.add(ProxyTable.parse(spec));
+            } catch (IllegalArgumentException e) {
+                System.err.println("bench: " + e.getMessage());
+                return 2;
+            }
         }
         Plan plan = quick ? Plan.quick() : Plan.full();
         long fileLimit = ProcFs.openFileLimit();
@@ -232,9 +253,11 @@ public final class Bench implements Callable<Integer> {
                 wanted.add(new Object[] {tp.name() + "+agent(minBytes=" + size + ")", tp, "minBytes=" + size});
             }
         } else {
-            for (ProxyTable.JavaProxy p : ProxyTable.JAVA_PROXIES) {
+            List<ProxyTable.JavaProxy> proxies = new ArrayList<>(ProxyTable.JAVA_PROXIES);
+            proxies.addAll(givenProxies);
+            for (ProxyTable.JavaProxy p : proxies) {
                 wanted.add(new Object[] {p.name(), p, null});
-                wanted.add(new Object[] {p.name() + "+agent", p, ""});
+                wanted.add(new Object[] {p.name() + "+agent", p, agentOptions});
             }
         }
         for (Object[] w : wanted) {
@@ -367,6 +390,12 @@ public final class Bench implements Callable<Integer> {
         }
         if (subjects != null) {
             b.append(" --subjects '").append(subjects).append("'");
+        }
+        for (String spec : extraProxies != null ? extraProxies : List.<String>of()) {
+            b.append(" --proxy '").append(spec).append("'");
+        }
+        if (!agentOptions.isEmpty()) {
+            b.append(" --agent-options '").append(agentOptions).append("'");
         }
         b.append("` (").append(plan).append(")\n");
         b.append("- kernel: `").append(Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim()).append("`, ")

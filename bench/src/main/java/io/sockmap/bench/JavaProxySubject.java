@@ -2,6 +2,7 @@ package io.sockmap.bench;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -9,8 +10,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A Java proxy from the {@link ProxyTable}, with or without {@code -javaagent:}, as one process
- * per backend (a proxy has a single target).
+ * A Java proxy from the {@link ProxyTable} (an example, or one given with {@code --proxy}), with or
+ * without {@code -javaagent:}, as one process per backend (a proxy has a single target).
  */
 final class JavaProxySubject implements Subject {
 
@@ -40,18 +41,27 @@ final class JavaProxySubject implements Subject {
                 if (agentOptions != null) {
                     cmd.add("-javaagent:" + env.agentJar() + (agentOptions.isEmpty() ? "" : "=" + agentOptions));
                 }
-                cmd.addAll(List.of("-cp", proxy.jar() != null ? proxy.jar() : env.examplesJar().toString(),
-                        proxy.mainClass(), "--listen", "0",
-                        "--target", b.getValue().getHostString() + ":" + b.getValue().getPort()));
-                cmd.addAll(proxy.args());
+                int port = proxy.takesPort() ? freePort() : 0;
+                cmd.addAll(proxy.commandFor(env.examplesJar().toString(), b.getValue(), port));
                 String logName = fileName(name) + "-" + b.getKey().name().toLowerCase(Locale.ROOT);
-                s.processes.put(b.getKey(), Launched.javaServer(logName, cmd, env.logDir()));
+                s.processes.put(b.getKey(), proxy.takesPort()
+                        ? Launched.portServer(logName, cmd, port, env.logDir())
+                        : Launched.javaServer(logName, cmd, env.logDir()));
             }
         } catch (IOException | InterruptedException | RuntimeException e) {
             s.close();
             throw e;
         }
         return s;
+    }
+
+    /** A port nothing listens on now (the proxy binds it a moment later). */
+    private static int freePort() throws IOException {
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress("127.0.0.1", 0));
+            return probe.getLocalPort();
+        }
     }
 
     static String fileName(String subject) {

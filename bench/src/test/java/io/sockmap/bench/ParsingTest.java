@@ -73,4 +73,34 @@ class ParsingTest {
         assertTrue(splice.contains("option splice-request\n    option splice-response\n"), splice);
         assertTrue(splice.contains("maxpipes 200"), splice);
     }
+
+    @Test
+    void aProxyFromTheCommandLineGetsItsPortAndTarget() {
+        ProxyTable.JavaProxy p = ProxyTable.parse("Held-out.1=-Xmx1g  -cp /x/p.jar com.example.Relay {port} {targetHost} {targetPort}");
+        assertEquals("Held-out.1", p.name());
+        assertTrue(p.takesPort());
+        assertEquals(List.of("-Xmx1g", "-cp", "/x/p.jar", "com.example.Relay", "9100", "127.0.0.1", "9001"),
+                p.commandFor("ex.jar", new InetSocketAddress("127.0.0.1", 9001), 9100));
+        ProxyTable.JavaProxy printsPort = ProxyTable.parse("P=-jar p.jar --to {target}");
+        assertFalse(printsPort.takesPort());
+        assertEquals(List.of("-jar", "p.jar", "--to", "127.0.0.1:9001"),
+                printsPort.commandFor("ex.jar", new InetSocketAddress("127.0.0.1", 9001), 0));
+    }
+
+    @Test
+    void aBadProxySpecSaysWhatIsExpected() {
+        for (String bad : List.of("-cp p.jar Main {target}", "My Proxy=-cp p.jar Main {target}", "P=", "P=-cp p.jar Main 9000")) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> ProxyTable.parse(bad));
+            assertTrue(e.getMessage().startsWith("--proxy '"), e.getMessage());
+        }
+    }
+
+    @Test
+    void theExamplesStartWithTheirTargetAndPrintTheirPort() {
+        ProxyTable.JavaProxy netty = ProxyTable.JAVA_PROXIES.get(ProxyTable.JAVA_PROXIES.size() - 1);
+        assertFalse(netty.takesPort());
+        assertEquals(List.of("-cp", "ex.jar", "io.sockmap.examples.NettyProxy", "--listen", "0", "--target",
+                "127.0.0.1:9001", "--transport", "epoll"), netty.commandFor("ex.jar", new InetSocketAddress("127.0.0.1", 9001), 0));
+    }
 }
