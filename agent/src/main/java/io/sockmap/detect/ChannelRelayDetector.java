@@ -71,9 +71,13 @@ public final class ChannelRelayDetector {
 
     /** {@code bytes[position..limit)} were read from {@code a} (the buffer is not changed). */
     public void onRead(ChannelTrack a, ByteBuffer bytes) {
+        onRead(a, bytes, bytes.position(), bytes.remaining());
+    }
+
+    /** {@code bytes[off..off+n)} were read from {@code a} (the buffer is not changed). */
+    public void onRead(ChannelTrack a, ByteBuffer bytes, int off, int n) {
         if (!a.isUndecided()) return;
-        int n = bytes.remaining();
-        if (n == 0) return;
+        if (n <= 0) return;
         synchronized (a) {
             if (!a.isUndecided()) return;
             if (a.target == null) {
@@ -93,7 +97,7 @@ public final class ChannelRelayDetector {
                 return;
             }
             a.held += n;
-            a.pending.append(bytes);
+            a.pending.append(bytes, off, n);
             if (a.target == null) unattached.add(a);
         }
     }
@@ -117,12 +121,16 @@ public final class ChannelRelayDetector {
 
     /** {@code bytes[position..limit)} were written to {@code b} (the buffer is not changed). */
     public void onWrite(ChannelTrack b, ByteBuffer bytes) {
-        int n = bytes.remaining();
-        if (n == 0) return;
+        onWrite(b, bytes, bytes.position(), bytes.remaining());
+    }
+
+    /** {@code bytes[off..off+n)} were written to {@code b} (the buffer is not changed). */
+    public void onWrite(ChannelTrack b, ByteBuffer bytes, int off, int n) {
+        if (n <= 0) return;
         ChannelTrack a = b.feeder;
         if (a == null) {
             if (b.unmatchedWritten > preambleLimit) return; // not a relay target
-            a = attach(b, bytes);
+            a = attach(b, bytes, off, n);
             if (a == AMBIGUOUS) return;
             if (a == null) {
                 b.unmatchedWritten += n;
@@ -132,7 +140,7 @@ public final class ChannelRelayDetector {
         String impurity = null;
         synchronized (a) {
             if (!a.isUndecided()) return;
-            if (a.pending.matches(bytes, 0)) {
+            if (a.pending.matches(bytes, off, n, 0)) {
                 a.pending.consume(n);
                 release(a, n);
                 a.relayed += n;
@@ -188,7 +196,7 @@ public final class ChannelRelayDetector {
      * (a later, unique write may still attach it), and while it stays ambiguous nothing is
      * spliced, which is always safe.
      */
-    private ChannelTrack attach(ChannelTrack b, ByteBuffer bytes) {
+    private ChannelTrack attach(ChannelTrack b, ByteBuffer bytes, int off, int n) {
         ChannelTrack found = null;
         int foundAt = 0;
         int checked = 0;
@@ -201,9 +209,9 @@ public final class ChannelRelayDetector {
                     continue;
                 }
                 int at;
-                if (a.pending.matches(bytes, 0)) {
+                if (a.pending.matches(bytes, off, n, 0)) {
                     at = 0;
-                } else if (a.pending.lastReadStart() > 0 && a.pending.matches(bytes, a.pending.lastReadStart())) {
+                } else if (a.pending.lastReadStart() > 0 && a.pending.matches(bytes, off, n, a.pending.lastReadStart())) {
                     at = a.pending.lastReadStart(); // what came before was a parsed preamble
                 } else {
                     continue;
@@ -218,7 +226,7 @@ public final class ChannelRelayDetector {
         if (found == null) return null;
         synchronized (found) {
             // checked again: the source may have been written, closed or attached meanwhile
-            if (!found.isUndecided() || found.target != null || !found.pending.matches(bytes, foundAt)) return null;
+            if (!found.isUndecided() || found.target != null || !found.pending.matches(bytes, off, n, foundAt)) return null;
             if (!ChannelTrack.FEEDER.compareAndSet(b, null, found)) return b.feeder; // never nest b's monitor in a's
             found.pending.consume(foundAt);
             release(found, foundAt);

@@ -35,16 +35,28 @@ public final class AgentPairs {
         public boolean aToB() { return aToB; }
     }
 
+    /** A direction as the hooks hold it (a socket or a channel link). */
+    public interface Paired {
+        /** The member of the opposite direction of the same two sockets, spliced or being spliced, or null. */
+        Member reverseMember();
+
+        /** Stores this direction's member. */
+        void member(Member m);
+    }
+
     private long spliced;
     private long active;
 
     /**
-     * Before a direction goes to the engine: joins the pair of {@code reverse} (the member of the
-     * opposite direction of the same two sockets, spliced or being spliced), counting the other
-     * way, or starts a new pair oriented by {@code sourceIsA} when {@code reverse} is null.
+     * Before a direction goes to the engine: joins the pair of its reverse direction, counting the
+     * other way, or starts a new pair oriented by {@code sourceIsA}; stores and returns the member.
+     * Both happen under this monitor, so two directions handed over at once still share one pair.
      */
-    public synchronized Member enter(Member reverse, boolean sourceIsA) {
-        return reverse != null ? new Member(reverse.pair, !reverse.aToB) : new Member(new Entry(), sourceIsA);
+    public synchronized Member enter(Paired direction, boolean sourceIsA) {
+        Member reverse = direction.reverseMember();
+        Member m = reverse != null ? new Member(reverse.pair, !reverse.aToB) : new Member(new Entry(), sourceIsA);
+        direction.member(m);
+        return m;
     }
 
     /** The engine took {@code m}'s direction. */

@@ -231,10 +231,7 @@ final class SpliceHooks implements SocketHooks {
         registry.addLive(link);
         source.asSource = link;
         target.asTarget = link;
-        SpliceLink reverse = target.asSource;
-        link.pair = registry.pairs().enter(
-                reverse != null && reverse != link && reverse.target == source ? reverse.pair : null,
-                RelayDetector.sourceIsA(source, target));
+        registry.pairs().enter(link, RelayDetector.sourceIsA(source, target));
         SplicedDirection direction;
         try {
             direction = splicer.spliceDirection(sourceFd, targetFd, link.pair.aToB(), link);

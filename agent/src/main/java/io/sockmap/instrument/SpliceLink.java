@@ -14,7 +14,7 @@ import java.util.concurrent.locks.LockSupport;
  * strong references to both sockets until released, so no {@code Cleaner} closes an fd the
  * engine still uses.
  */
-final class SpliceLink implements DirectionListener {
+final class SpliceLink implements DirectionListener, AgentPairs.Paired {
     /** The kernel relays; a read of the source parks. */
     static final int LIVE = 0;
     /** The source reached EOF and every byte is in the target's send queue: reads return -1. */
@@ -41,6 +41,17 @@ final class SpliceLink implements DirectionListener {
     private final SocketRegistry registry;
     /** This direction's place in the pair counts; set by the handover before the engine sees the direction. */
     volatile AgentPairs.Member pair;
+
+    @Override
+    public AgentPairs.Member reverseMember() {
+        SpliceLink reverse = target.asSource;
+        return reverse != null && reverse != this && reverse.target == source ? reverse.pair : null;
+    }
+
+    @Override
+    public void member(AgentPairs.Member m) {
+        pair = m;
+    }
 
     SpliceLink(TrackedSocket source, Socket sourceSocket, TrackedSocket target, Socket targetSocket, SocketRegistry registry) {
         this.source = source;

@@ -18,9 +18,7 @@ class AgentPairsTest {
     private SpliceLink link(TrackedSocket source, TrackedSocket target) {
         SpliceLink l = new SpliceLink(source, new Socket(), target, new Socket(), registry);
         source.asSource = l;
-        SpliceLink reverse = target.asSource;
-        l.pair = pairs.enter(reverse != null && reverse.target == source ? reverse.pair : null,
-                RelayDetector.sourceIsA(source, target));
+        pairs.enter(l, RelayDetector.sourceIsA(source, target));
         return l;
     }
 
@@ -73,5 +71,34 @@ class AgentPairsTest {
         SpliceLink l = link(x, y);
         l.refused();
         assertArrayEquals(new long[] {0, 0}, pairs.counts());
+    }
+
+    @Test
+    void twoDirectionsHandedOverAtOnceShareOnePair() throws Exception {
+        for (int round = 0; round < 200; round++) {
+            TrackedSocket client = new TrackedSocket(new Socket());
+            TrackedSocket server = new TrackedSocket(new Socket());
+            SpliceLink up = new SpliceLink(client, new Socket(), server, new Socket(), registry);
+            SpliceLink down = new SpliceLink(server, new Socket(), client, new Socket(), registry);
+            java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+            Thread t = new Thread(() -> {
+                try {
+                    start.await();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+                server.asSource = down;    // as SpliceHooks does, before it enters
+                pairs.enter(down, false);
+                pairs.started(down.pair);
+            });
+            t.start();
+            start.await();
+            client.asSource = up;
+            pairs.enter(up, true);
+            pairs.started(up.pair);
+            t.join();
+            assertTrue(up.pair.aToB() != down.pair.aToB(), "they count opposite ways");
+        }
+        assertArrayEquals(new long[] {200, 200}, pairs.counts(), "one pair per socket pair");
     }
 }

@@ -22,7 +22,7 @@ import java.util.concurrent.locks.LockSupport;
  * readiness event and reads again, now seeing EOF or the error. This runs on the engine's
  * watcher before any detach, so the fd is still the source's.
  */
-final class ChannelLink implements DirectionListener {
+final class ChannelLink implements DirectionListener, AgentPairs.Paired {
     static final int LIVE = 0;
     static final int EOF = 1;
     static final int RESET = 2;
@@ -49,6 +49,17 @@ final class ChannelLink implements DirectionListener {
     private final AgentPairs pairs;
     /** This direction's place in the pair counts; set by the handover before the engine sees the direction. */
     volatile AgentPairs.Member pair;
+
+    @Override
+    public AgentPairs.Member reverseMember() {
+        ChannelLink reverse = target.asSource;
+        return reverse != null && reverse != this && reverse.target == source ? reverse.pair : null;
+    }
+
+    @Override
+    public void member(AgentPairs.Member m) {
+        pair = m;
+    }
 
     ChannelLink(TrackedChannel source, Object sourceChannel, int sourceFd, TrackedChannel target, Object targetChannel,
                 ChannelRegistry registry, EpollRegistrations epoll, AgentPairs pairs) {

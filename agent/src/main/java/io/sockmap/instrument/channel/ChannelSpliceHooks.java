@@ -99,7 +99,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
             if (n < 0) {
                 detector.onEof(t);
             } else if (t.isUndecided()) {
-                detector.onRead(t, slice(buf, off, n));
+                detector.onRead(t, buf, off, n);
             }
         } catch (Throwable e) {
             log.warnOnce("channel.afterRead", "channel read report failed: " + e);
@@ -111,7 +111,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
         TrackedChannel t = track(channel);
         if (t == null || !t.isUndecided()) return;
         try {
-            detector.onRead(t, nativeBytes(address, n));
+            detector.onRead(t, nativeBytes(address, n), 0, n);
         } catch (Throwable e) {
             log.warnOnce("channel.afterRead", "channel read report failed: " + e);
         }
@@ -126,7 +126,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
             for (int i = 0; i < length && left > 0; i++) {
                 ByteBuffer b = bufs[offset + i];
                 int got = (int) Math.min(left, b.position() - before[i]);
-                if (got > 0) detector.onRead(t, slice(b, before[i], got));
+                if (got > 0) detector.onRead(t, b, before[i], got);
                 left -= Math.max(0, got);
             }
         } catch (Throwable e) {
@@ -139,7 +139,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
         TrackedChannel t = track(channel);
         if (t == null) return;
         try {
-            if (written(t, channel)) detector.onWrite(t, slice(buf, off, n));
+            if (written(t, channel)) detector.onWrite(t, buf, off, n);
         } catch (Throwable e) {
             log.warnOnce("channel.afterWrite", "channel write report failed: " + e);
         }
@@ -150,7 +150,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
         TrackedChannel t = track(channel);
         if (t == null) return;
         try {
-            if (written(t, channel)) detector.onWrite(t, nativeBytes(address, n));
+            if (written(t, channel)) detector.onWrite(t, nativeBytes(address, n), 0, n);
         } catch (Throwable e) {
             log.warnOnce("channel.afterWrite", "channel write report failed: " + e);
         }
@@ -167,7 +167,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
                 ByteBuffer b = bufs[offset + i];
                 int size = b.limit() - before[i];
                 int part = (int) Math.min(left, size);
-                if (part > 0) detector.onWrite(t, slice(b, before[i], part));
+                if (part > 0) detector.onWrite(t, b, before[i], part);
                 left -= Math.max(0, part);
             }
         } catch (Throwable e) {
@@ -187,7 +187,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
                 long base = vec.getLong(16L * i);
                 long len = vec.getLong(16L * i + 8);
                 int part = (int) Math.min(left, len);
-                if (part > 0) detector.onWrite(t, nativeBytes(base, part));
+                if (part > 0) detector.onWrite(t, nativeBytes(base, part), 0, part);
                 left -= part;
             }
         } catch (Throwable e) {
@@ -281,9 +281,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
         registry.addLive(link);
         source.asSource = link;
         target.asTarget = link;
-        ChannelLink reverse = target.asSource;
-        link.pair = pairs.enter(reverse != null && reverse != link && reverse.target == source ? reverse.pair : null,
-                source.isAccepted() || !target.isAccepted());
+        pairs.enter(link, source.isAccepted() || !target.isAccepted());
         SplicedDirection direction;
         try {
             direction = splicer.spliceDirection(sourceFd, targetFd, link.pair.aToB(), link);
@@ -371,13 +369,6 @@ public final class ChannelSpliceHooks implements ChannelHooks {
                     + describe(t.kind, channel) + "): bytes may interleave; a pure relay never does this");
         }
         return true;
-    }
-
-    private static ByteBuffer slice(ByteBuffer buf, int off, int n) {
-        ByteBuffer d = buf.duplicate();
-        d.limit(off + n);
-        d.position(off);
-        return d;
     }
 
     private static ByteBuffer nativeBytes(long address, int n) {
