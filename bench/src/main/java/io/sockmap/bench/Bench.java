@@ -397,6 +397,21 @@ public final class Bench implements Callable<Integer> {
         if (!agentOptions.isEmpty()) {
             b.append(" --agent-options '").append(agentOptions).append("'");
         }
+        if (!agentJar.equals(Path.of("agent/target/sockmap-agent.jar"))) {
+            b.append(" --agent-jar ").append(agentJar);
+        }
+        if (repetitions != null) {
+            b.append(" --repetitions ").append(repetitions);
+        }
+        if (seconds != null) {
+            b.append(" --seconds ").append(seconds);
+        }
+        if (connections != null && limitNote == null) {
+            b.append(" --connections ").append(connections);
+        }
+        if (noHaproxy) {
+            b.append(" --no-haproxy");
+        }
         b.append("` (").append(plan).append(")\n");
         b.append("- kernel: `").append(Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim()).append("`, ")
                 .append(Runtime.getRuntime().availableProcessors()).append(" CPUs (")

@@ -40,6 +40,8 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
     private volatile Thread waiter;
     /** Selectors were asked to leave POLLIN out for the source (see {@link #quietSource()}). */
     private volatile boolean quieted;
+    /** The handover thread is giving this direction to the engine (see {@link #handingOver()}). */
+    private volatile boolean handingOver;
     private final AtomicBoolean released = new AtomicBoolean();
     private volatile boolean releaseRequested;
     private volatile long releaseDrainMillis;
@@ -81,7 +83,24 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
 
     void attached(SplicedDirection d) {
         direction = d;
+        handingOver = false;
         if (releaseRequested) release(releaseDrainMillis, releaseOutcome);
+    }
+
+    /**
+     * An event loop's read found the source ready and queued its handover: from now until the
+     * engine took the direction ({@link #attached}) or refused it ({@link #refused}), reads of the
+     * source answer "nothing now" and selectors leave {@code POLLIN} out; a close waits for the
+     * outcome first ({@link #release}), so the engine never works on a closed (or reused) fd.
+     */
+    void handingOver() {
+        handingOver = true;
+        quietSource();
+    }
+
+    /** The handover thread could not take the handover: the caller hands over itself. */
+    void handoverNotStarted() {
+        handingOver = false;
     }
 
     /**
@@ -91,7 +110,7 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
      * {@code POLLIN} registered, each one woke the selector thread to find nothing.
      */
     boolean quietsSource() {
-        return direction != null && outcome == LIVE;
+        return outcome == LIVE && (direction != null || handingOver);
     }
 
     /**
@@ -119,6 +138,7 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
     }
 
     void refused() {
+        handingOver = false;
         released.set(true);
         finish(DETACHED);
         dropReferences();
@@ -152,6 +172,7 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
      * the references and wakes a parked reader with {@code closedOutcome} (unless it ended).
      */
     void release(long drainMillis, int closedOutcome) {
+        awaitHandover();
         SplicedDirection d = awaitAttached(drainMillis);
         if (d == null) {
             releaseDrainMillis = drainMillis;
@@ -189,6 +210,18 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
         targetChannel = null;
         if (target.asTarget == this) target.asTarget = null;
         registry.removeLive(this);
+    }
+
+    /** Longest wait of a close for a handover in progress (it takes milliseconds; the bound is for the unforeseen). */
+    static final long MAX_HANDOVER_WAIT_MILLIS = 30_000;
+
+    /** Waits while the handover thread works on this direction: the fds must stay open until it is done. */
+    private void awaitHandover() {
+        if (!handingOver) return;
+        long deadline = System.nanoTime() + MAX_HANDOVER_WAIT_MILLIS * 1_000_000L;
+        while (handingOver && System.nanoTime() - deadline < 0) {
+            LockSupport.parkNanos(this, 100_000L);
+        }
     }
 
     private SplicedDirection awaitAttached(long maxMillis) {
