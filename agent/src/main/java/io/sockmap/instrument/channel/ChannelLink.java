@@ -98,6 +98,11 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
         quietSource();
     }
 
+    /** Whether selectors were asked to leave {@code POLLIN} out for the source. */
+    boolean isQuieted() {
+        return quieted;
+    }
+
     /** The handover thread could not take the handover: the caller hands over itself. */
     void handoverNotStarted() {
         handingOver = false;
