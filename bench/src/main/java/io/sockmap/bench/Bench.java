@@ -10,6 +10,7 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -164,7 +165,14 @@ public final class Bench implements Callable<Integer> {
             return 2;
         }
         String loadBefore = Files.readString(Path.of("/proc/loadavg")).trim();
-        List<Workload> loads = filterWorkloads(sweep != null ? Workload.sweep(plan) : Workload.main(plan));
+        List<Workload> loads;
+        try {
+            loads = filterWorkloads(sweep != null ? Workload.sweep(plan) : Workload.main(plan), workloads,
+                    plan.manyConnections());
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench: " + e.getMessage());
+            return 2;
+        }
         log.printf(Locale.ROOT, "== bench: %s, results in %s%n", sweep != null ? "sockmap.minBytes sweep " + sweep
                 : quick ? "quick" : "full", dir);
 
@@ -311,16 +319,29 @@ public final class Bench implements Callable<Integer> {
         }
     }
 
-    private List<Workload> filterWorkloads(List<Workload> all) {
-        if (workloads == null) {
+    /**
+     * The loads named by {@code --workloads}; {@code rr-10000} names the large request/response
+     * run whatever its connection count (9,500 where the fd limit caps it).
+     *
+     * @throws IllegalArgumentException naming an id that matches no load of this run
+     */
+    static List<Workload> filterWorkloads(List<Workload> all, List<String> ids, int manyConnections) {
+        if (ids == null) {
             return all;
         }
         List<Workload> out = new ArrayList<>();
-        for (Workload w : all) {
-            if (workloads.contains(w.id())) {
-                out.add(w);
+        for (String id : ids) {
+            String wanted = id.equals("rr-10000") ? "rr-" + manyConnections : id;
+            Workload found = all.stream().filter(w -> w.id().equals(wanted)).findFirst().orElse(null);
+            if (found == null) {
+                throw new IllegalArgumentException("--workloads: no load '" + id + "' in this run; the ids are "
+                        + String.join(", ", all.stream().map(Workload::id).toList()));
+            }
+            if (!out.contains(found)) {
+                out.add(found);
             }
         }
+        out.sort(Comparator.comparingInt(all::indexOf));
         return out;
     }
 

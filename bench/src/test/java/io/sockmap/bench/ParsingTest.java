@@ -103,4 +103,18 @@ class ParsingTest {
         assertEquals(List.of("-cp", "ex.jar", "io.sockmap.examples.NettyProxy", "--listen", "0", "--target",
                 "127.0.0.1:9001", "--transport", "epoll"), netty.commandFor("ex.jar", new InetSocketAddress("127.0.0.1", 9001), 0));
     }
+
+    @Test
+    void workloadsAreChosenByIdAndRr10000NamesTheLargeRunWhateverItsSize() {
+        Plan full = Plan.full();
+        Plan capped = new Plan(full.repetitions(), full.bulkSeconds(), full.rrSeconds(), full.rrWarmupSeconds(), 9500,
+                full.shortSeconds(), full.shortConcurrency());
+        List<Workload> all = Workload.main(capped);
+        List<Workload> chosen = Bench.filterWorkloads(all, List.of("rr-10000", "bulk-1"), 9500);
+        assertEquals(List.of("bulk-1", "rr-9500"), chosen.stream().map(Workload::id).toList(), "in the run's order");
+        assertEquals(all, Bench.filterWorkloads(all, null, 9500));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Bench.filterWorkloads(all, List.of("rr-100", "bulk-2"), 9500));
+        assertTrue(e.getMessage().contains("'bulk-2'") && e.getMessage().contains("rr-9500"), e.getMessage());
+    }
 }
