@@ -98,11 +98,6 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
         quietSource();
     }
 
-    /** Whether selectors were asked to leave {@code POLLIN} out for the source. */
-    boolean isQuieted() {
-        return quieted;
-    }
-
     /** The handover thread could not take the handover: the caller hands over itself. */
     void handoverNotStarted() {
         handingOver = false;
@@ -125,6 +120,7 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
      * the reset or the bytes that come to userspace again are seen.
      */
     void quietSource() {
+        if (quieted) return; // an event loop's handover quieted it when it started
         quieted = true;
         reregisterSource();
     }
@@ -177,8 +173,8 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
      * the references and wakes a parked reader with {@code closedOutcome} (unless it ended).
      */
     void release(long drainMillis, int closedOutcome) {
-        awaitHandover();
-        SplicedDirection d = awaitAttached(drainMillis);
+        // a handover in progress ends attached or refused (released): the fds must stay open until then
+        SplicedDirection d = awaitAttached(handingOver ? Math.max(drainMillis, MAX_HANDOVER_WAIT_MILLIS) : drainMillis);
         if (d == null) {
             releaseDrainMillis = drainMillis;
             releaseOutcome = closedOutcome;
@@ -219,15 +215,6 @@ final class ChannelLink implements DirectionListener, AgentPairs.Paired {
 
     /** Longest wait of a close for a handover in progress (it takes milliseconds; the bound is for the unforeseen). */
     static final long MAX_HANDOVER_WAIT_MILLIS = 30_000;
-
-    /** Waits while the handover thread works on this direction: the fds must stay open until it is done. */
-    private void awaitHandover() {
-        if (!handingOver) return;
-        long deadline = System.nanoTime() + MAX_HANDOVER_WAIT_MILLIS * 1_000_000L;
-        while (handingOver && System.nanoTime() - deadline < 0) {
-            LockSupport.parkNanos(this, 100_000L);
-        }
-    }
 
     private SplicedDirection awaitAttached(long maxMillis) {
         SplicedDirection d = direction;

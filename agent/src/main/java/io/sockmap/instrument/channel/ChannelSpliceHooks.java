@@ -327,7 +327,7 @@ public final class ChannelSpliceHooks implements ChannelHooks {
         source.spliced();
         pairs.started(link.pair);
         link.attached(direction);
-        if (!link.isQuieted()) link.quietSource(); // an event loop's handover quieted it when it started
+        link.quietSource();
         Object targetChannel = target.channel();
         log.debug("spliced fd " + link.sourceFd + " (" + describe(source.kind, channel) + ") -> fd " + targetFd + " ("
                 + (targetChannel == null ? "closed" : describe(target.kind, targetChannel)) + ") after "
