@@ -56,8 +56,12 @@ import org.HdrHistogram.Recorder;
  * echoes the request, which is verified byte for byte), back to back, for {@code --duration S}
  * seconds (default 10) after {@code --warmup S} (default 0). Reports requests/s (requests
  * completed inside the measured window divided by its length) and p50/p99/p99.9/max latency
- * (HdrHistogram, microseconds, every request started inside the window). At the end every
- * connection half-closes and waits for the server's EOF.
+ * (HdrHistogram, microseconds, every request started inside the window). The window opens after
+ * the warm-up, and not before every connection got its first response: a server whose accept
+ * queue overflowed has not accepted some connections yet (the client's connect returned all the
+ * same), and their first requests would wait for the server's SYN-ACK retransmission, seconds
+ * later. {@code answered_all_after_s} says when that was. At the end every connection
+ * half-closes and waits for the server's EOF.
  *
  * <p>Other options: {@code --json} (print only one JSON line on stdout), {@code --buffer BYTES}
  * (largest single write/read, default 64K), {@code --idle-timeout S} (fail a connection that
@@ -73,7 +77,7 @@ import org.HdrHistogram.Recorder;
  * JSON form ({@code --json}), one line on stdout:
  * <pre>
  * {"mode":"bulk","backend":"sink","streams":4,"bytes_sent":4294967296,"bytes_received":4294967296,"seconds":2.913,"gbps":11.793,"verified":true,"mismatches":0,"errors":0,"ok":true}
- * {"mode":"rr","connections":64,"size":1024,"seconds":10.000,"requests":512345,"rps":51234.5,"p50_us":101.4,"p99_us":352.1,"p999_us":801.3,"max_us":2105.3,"mean_us":120.2,"mismatches":0,"errors":0,"ok":true}
+ * {"mode":"rr","connections":64,"size":1024,"seconds":10.000,"requests":512345,"rps":51234.5,"p50_us":101.4,"p99_us":352.1,"p999_us":801.3,"max_us":2105.3,"mean_us":120.2,"answered_all_after_s":0.004,"mismatches":0,"errors":0,"ok":true}
  * </pre>
  * Problems (the first 10, all with {@code --verbose}) go to stderr. Exit status: 0 OK, 1 content
  * mismatch, 2 bad command line or file-descriptor limit too low, 3 connection errors only.
@@ -174,7 +178,8 @@ public final class LoadClient {
      */
     public record RrResult(int connections, int size, double seconds, long requests, double p50us, double p99us,
                            double p999us, double maxUs, double meanUs, int mismatches, int errors,
-                           List<String> problems, long windowStartNanos, long windowEndNanos) implements Result {
+                           List<String> problems, long windowStartNanos, long windowEndNanos,
+                           double answeredAllAfterSeconds) implements Result {
         public double requestsPerSecond() {
             return seconds > 0 ? requests / seconds : 0;
         }
@@ -184,9 +189,9 @@ public final class LoadClient {
             return String.format(Locale.ROOT,
                     "{\"mode\":\"rr\",\"connections\":%d,\"size\":%d,\"seconds\":%.3f,\"requests\":%d,\"rps\":%.1f,"
                             + "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f,"
-                            + "\"mismatches\":%d,\"errors\":%d,\"ok\":%b}",
+                            + "\"answered_all_after_s\":%.3f,\"mismatches\":%d,\"errors\":%d,\"ok\":%b}",
                     connections, size, seconds, requests, requestsPerSecond(), p50us, p99us, p999us, maxUs, meanUs,
-                    mismatches, errors, ok());
+                    answeredAllAfterSeconds, mismatches, errors, ok());
         }
 
         @Override
@@ -363,9 +368,21 @@ public final class LoadClient {
         final List<Loop> loops = new ArrayList<>();
         final List<Conn> conns = new ArrayList<>();
         CountDownLatch finished;
-        /** Set before the loops are told to start; read by the loop threads afterwards. */
+        /**
+         * Bounds of the measured window, read by the loop threads. Bulk runs set them before the
+         * loops start; request/response runs open the window once every connection was answered
+         * (see {@link #settled}), so a connection the server has not accepted yet is not measured
+         * as a slow request.
+         */
         volatile long deadline;
         volatile long measureFrom;
+        /** Request/response: connections not yet answered once (nor ended); the window opens at 0. */
+        final AtomicInteger unsettled = new AtomicInteger();
+        long earliestWindow;
+        double windowSeconds;
+        /** Request/response: nanoseconds from the start until every connection had been answered. */
+        volatile long settledAfter = -1;
+        long started;
         final Recorder latencies = new Recorder(3);
 
         Run(Options o) {
@@ -380,7 +397,7 @@ public final class LoadClient {
                     conns.add(new BulkConn(this, i, channels[i]));
                 }
             }
-            long start = startLoops(o.duration > 0 ? o.duration : 0, 0);
+            long start = startLoops(o.duration > 0 ? o.duration : 0, 0, false);
             finished.await();
             double seconds = (System.nanoTime() - start) / 1e9;
             long sent = 0;
@@ -401,7 +418,7 @@ public final class LoadClient {
                     conns.add(new RrConn(this, i, channels[i]));
                 }
             }
-            startLoops(o.duration, o.warmup);
+            startLoops(o.duration, o.warmup, true);
             finished.await();
             long requests = 0;
             for (Conn c : conns) {
@@ -417,11 +434,15 @@ public final class LoadClient {
                     any ? h.getValueAtPercentile(50) / us : 0, any ? h.getValueAtPercentile(99) / us : 0,
                     any ? h.getValueAtPercentile(99.9) / us : 0, any ? h.getMaxValue() / us : 0,
                     any ? h.getMean() / us : 0, problems.mismatches.get(), problems.errors.get(), problems.list(),
-                    measureFrom, deadline);
+                    measureFrom, deadline, settledAfter < 0 ? -1 : settledAfter / 1e9);
         }
 
-        /** Hands the connections to the loops, then starts the clock; returns the start time. */
-        private long startLoops(double seconds, double warmup) throws IOException {
+        /**
+         * Hands the connections to the loops, then starts the clock; returns the start time. With
+         * {@code afterFirstAnswers} the window opens at the end of the warm-up or once every
+         * connection got its first response (or ended), whichever is later.
+         */
+        private long startLoops(double seconds, double warmup, boolean afterFirstAnswers) throws IOException {
             finished = new CountDownLatch(conns.size());
             int n = Math.max(1, Math.min(o.threads, conns.size()));
             for (int i = 0; i < n; i++) {
@@ -432,12 +453,30 @@ public final class LoadClient {
                 loops.get(i % n).assigned.add(conns.get(i));
             }
             long start = System.nanoTime();
+            started = start;
             measureFrom = start + (long) (warmup * 1e9);
             deadline = seconds > 0 ? measureFrom + (long) (seconds * 1e9) : 0;
+            if (afterFirstAnswers && seconds > 0) {
+                earliestWindow = measureFrom;
+                windowSeconds = seconds;
+                unsettled.set(conns.size());
+                measureFrom = start + TimeUnit.DAYS.toNanos(1);   // until every connection was answered
+                deadline = measureFrom + (long) (seconds * 1e9);
+            }
             for (Loop loop : loops) {
                 loop.start();
             }
             return start;
+        }
+
+        /** A connection got its first response or ended; the last one opens the measured window. */
+        void settled(long now) {
+            if (unsettled.decrementAndGet() == 0) {
+                settledAfter = now - started;
+                long from = now - earliestWindow >= 0 ? now : earliestWindow;
+                deadline = from + (long) (windowSeconds * 1e9);
+                measureFrom = from;
+            }
         }
 
         void stop() {
@@ -810,6 +849,8 @@ public final class LoadClient {
         private long sequence;
         private long startedAt;
         private boolean closing;
+        /** Answered once or ended: counted in {@link Run#unsettled}. */
+        private boolean settled;
         long counted;
 
         RrConn(Run run, int index, SocketChannel ch) {
@@ -822,6 +863,15 @@ public final class LoadClient {
         @Override
         String name() {
             return "connection " + index;
+        }
+
+        @Override
+        void finish() {
+            if (!done && !settled) {
+                settled = true;
+                run.settled(System.nanoTime());
+            }
+            super.finish();
         }
 
         @Override
@@ -902,6 +952,10 @@ public final class LoadClient {
                 }
                 responseBytes += n;
                 if (responseBytes == request.length) {
+                    if (!settled) {
+                        settled = true;
+                        run.settled(now);
+                    }
                     if (startedAt - run.measureFrom >= 0) {
                         run.latencies.recordValue(now - startedAt);
                         if (now - run.deadline <= 0) {
