@@ -73,8 +73,11 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
     }
 
     static Workload rr(int connections, Plan plan) {
-        // a thread-per-connection proxy takes seconds to start 20,000 threads: measure after that
+        // the window opens once every connection was answered (LoadClient): a thread-per-connection
+        // proxy takes 30-40 s to start 19,000 threads here, and connections its full accept queue
+        // dropped wait for a SYN-ACK retransmission (up to 31 s later), so allow a connection 180 s
         double warmup = Math.max(plan.rrWarmupSeconds(), connections / 2000.0);
+        String idleTimeout = connections >= 1000 ? "180" : "60";
         TableSpec spec = new TableSpec("rr-" + connections,
                 "1 KiB request/response, " + String.format("%,d", connections) + " connections (warm-up "
                         + tenths(warmup) + " s, then "
@@ -84,7 +87,7 @@ record Workload(String id, BackendKind backend, TableSpec table, Body body) {
             LoadClient.Result r = LoadClient.run("--target", hostPort(target), "--mode", "rr",
                     "--connections", Integer.toString(connections), "--size", "1024",
                     "--duration", Double.toString(plan.rrSeconds()), "--warmup", Double.toString(warmup),
-                    "--connect-timeout", "30", "--idle-timeout", "60");
+                    "--connect-timeout", "30", "--idle-timeout", idleTimeout);
             LoadClient.RrResult rr = (LoadClient.RrResult) r;
             Map<Metric, Double> v = new EnumMap<>(Metric.class);
             v.put(Metric.RPS, rr.requestsPerSecond());
