@@ -18,8 +18,9 @@ import io.sockmap.bench.report.Metric;
 /**
  * Runs every workload against every subject, interleaved: for each repetition, for each workload,
  * every subject once (the order rotates from one repetition to the next), so slow drifts of the
- * machine hit all subjects alike. Each measurement is appended to the CSV at once and printed as
- * one progress line.
+ * machine hit all subjects alike. Before each measurement it waits for a quiet machine
+ * ({@link #awaitQuiet}). Each measurement is appended to the CSV at once and printed as one
+ * progress line.
  */
 final class Runner {
 
@@ -49,14 +50,17 @@ final class Runner {
             for (Workload w : workloads) {
                 for (int i = 0; i < subjects.size(); i++) {
                     Subject s = subjects.get((i + rep - 1) % subjects.size());
+                    long waited = awaitQuiet();
                     Measurement m = measure(s, w, rep);
                     measurements.add(m);
                     Files.writeString(csv, MeasurementCsv.line(m) + "\n", StandardOpenOption.APPEND);
                     done++;
                     double elapsed = (System.nanoTime() - started) / 1e9;
                     double eta = elapsed / done * (total - done);
-                    progress.printf(Locale.ROOT, "[%3d/%d, rep %d/%d, eta %dm%02ds] %-9s %-28s %s%n", done, total, rep,
-                            repetitions, (int) eta / 60, (int) eta % 60, w.id(), s.name(), brief(w, m));
+                    progress.printf(Locale.ROOT, "[%3d/%d, rep %d/%d, eta %dm%02ds] %-9s %-28s %s%s%n", done, total, rep,
+                            repetitions, (int) eta / 60, (int) eta % 60, w.id(), s.name(), brief(w, m),
+                            waited >= 1000 ? String.format(Locale.ROOT, " (after %.1f s waiting for a quiet machine)",
+                                    waited / 1e3) : "");
                 }
             }
         }
@@ -74,6 +78,33 @@ final class Runner {
         }
         s += ", machine CPU " + Metric.MACHINE_CPU_S.format(m.get(Metric.MACHINE_CPU_S)) + " s";
         return m.ok() ? s : "FAILED: " + m.note() + " (" + s + ")";
+    }
+
+    /** Below this many busy CPUs the machine counts as quiet. */
+    static final double QUIET_CPUS = 0.3;
+    static final long QUIET_STEP_MILLIS = 250;
+    static final long QUIET_MAX_MILLIS = 60_000;
+
+    /**
+     * Waits until the machine is quiet (fewer than {@link #QUIET_CPUS} busy CPUs over
+     * {@link #QUIET_STEP_MILLIS}), at most {@link #QUIET_MAX_MILLIS}; returns the milliseconds
+     * waited. After 9,500 connections a thread-per-connection proxy spends seconds ending 19,000
+     * threads, and the next configuration would be measured on what CPU that leaves (one
+     * measurement got 747 req/s where the others got 10,000 or more).
+     */
+    static long awaitQuiet() throws InterruptedException {
+        long start = System.nanoTime();
+        long before = ProcFs.machineCpu().busyTicks();
+        while (true) {
+            Thread.sleep(QUIET_STEP_MILLIS);
+            long now = ProcFs.machineCpu().busyTicks();
+            double cpus = (now - before) / ProcFs.TICKS_PER_SECOND / (QUIET_STEP_MILLIS / 1e3);
+            long waited = (System.nanoTime() - start) / 1_000_000;
+            if (cpus < QUIET_CPUS || waited >= QUIET_MAX_MILLIS) {
+                return waited;
+            }
+            before = now;
+        }
     }
 
     static Measurement measure(Subject s, Workload w, int rep) throws InterruptedException {
