@@ -1,7 +1,9 @@
 package io.sockmap.examples;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -56,12 +58,11 @@ import org.HdrHistogram.Recorder;
  * echoes the request, which is verified byte for byte), back to back, for {@code --duration S}
  * seconds (default 10) after {@code --warmup S} (default 0). Reports requests/s (requests
  * completed inside the measured window divided by its length) and p50/p99/p99.9/max latency
- * (HdrHistogram, microseconds, every request started inside the window). The window opens after
- * the warm-up, and not before every connection got its first response: a server whose accept
- * queue overflowed has not accepted some connections yet (the client's connect returned all the
- * same), and their first requests would wait for the server's SYN-ACK retransmission, seconds
- * later. {@code answered_all_after_s} says when that was. At the end every connection
- * half-closes and waits for the server's EOF.
+ * (HdrHistogram, microseconds, every request started inside the window). Connections are opened
+ * 16 at a time, each exchanging its first request before the next is opened, so the server's
+ * accept queue never overflows (its dropped handshakes would wait for retransmissions, up to
+ * minutes); {@code answered_all_after_s} is how long opening them took, and the warm-up and
+ * window follow. At the end every connection half-closes and waits for the server's EOF.
  *
  * <p>Other options: {@code --json} (print only one JSON line on stdout), {@code --buffer BYTES}
  * (largest single write/read, default 64K), {@code --idle-timeout S} (fail a connection that
@@ -368,21 +369,9 @@ public final class LoadClient {
         final List<Loop> loops = new ArrayList<>();
         final List<Conn> conns = new ArrayList<>();
         CountDownLatch finished;
-        /**
-         * Bounds of the measured window, read by the loop threads. Bulk runs set them before the
-         * loops start; request/response runs open the window once every connection was answered
-         * (see {@link #settled}), so a connection the server has not accepted yet is not measured
-         * as a slow request.
-         */
+        /** Set before the loops are told to start; read by the loop threads afterwards. */
         volatile long deadline;
         volatile long measureFrom;
-        /** Request/response: connections not yet answered once (nor ended); the window opens at 0. */
-        final AtomicInteger unsettled = new AtomicInteger();
-        long earliestWindow;
-        double windowSeconds;
-        /** Request/response: nanoseconds from the start until every connection had been answered. */
-        volatile long settledAfter = -1;
-        long started;
         final Recorder latencies = new Recorder(3);
 
         Run(Options o) {
@@ -391,13 +380,13 @@ public final class LoadClient {
         }
 
         BulkResult bulk() throws InterruptedException, IOException {
-            SocketChannel[] channels = connectAll(o.streams, false);
+            SocketChannel[] channels = connectAll(o.streams, false, false);
             for (int i = 0; i < channels.length; i++) {
                 if (channels[i] != null) {
                     conns.add(new BulkConn(this, i, channels[i]));
                 }
             }
-            long start = startLoops(o.duration > 0 ? o.duration : 0, 0, false);
+            long start = startLoops(o.duration > 0 ? o.duration : 0, 0);
             finished.await();
             double seconds = (System.nanoTime() - start) / 1e9;
             long sent = 0;
@@ -412,13 +401,15 @@ public final class LoadClient {
         }
 
         RrResult rr() throws InterruptedException, IOException {
-            SocketChannel[] channels = connectAll(o.connections, true);
+            long connecting = System.nanoTime();
+            SocketChannel[] channels = connectAll(o.connections, true, true);
+            double answeredAll = (System.nanoTime() - connecting) / 1e9;
             for (int i = 0; i < channels.length; i++) {
                 if (channels[i] != null) {
                     conns.add(new RrConn(this, i, channels[i]));
                 }
             }
-            startLoops(o.duration, o.warmup, true);
+            startLoops(o.duration, o.warmup);
             finished.await();
             long requests = 0;
             for (Conn c : conns) {
@@ -434,15 +425,11 @@ public final class LoadClient {
                     any ? h.getValueAtPercentile(50) / us : 0, any ? h.getValueAtPercentile(99) / us : 0,
                     any ? h.getValueAtPercentile(99.9) / us : 0, any ? h.getMaxValue() / us : 0,
                     any ? h.getMean() / us : 0, problems.mismatches.get(), problems.errors.get(), problems.list(),
-                    measureFrom, deadline, settledAfter < 0 ? -1 : settledAfter / 1e9);
+                    measureFrom, deadline, answeredAll);
         }
 
-        /**
-         * Hands the connections to the loops, then starts the clock; returns the start time. With
-         * {@code afterFirstAnswers} the window opens at the end of the warm-up or once every
-         * connection got its first response (or ended), whichever is later.
-         */
-        private long startLoops(double seconds, double warmup, boolean afterFirstAnswers) throws IOException {
+        /** Hands the connections to the loops, then starts the clock; returns the start time. */
+        private long startLoops(double seconds, double warmup) throws IOException {
             finished = new CountDownLatch(conns.size());
             int n = Math.max(1, Math.min(o.threads, conns.size()));
             for (int i = 0; i < n; i++) {
@@ -453,30 +440,12 @@ public final class LoadClient {
                 loops.get(i % n).assigned.add(conns.get(i));
             }
             long start = System.nanoTime();
-            started = start;
             measureFrom = start + (long) (warmup * 1e9);
             deadline = seconds > 0 ? measureFrom + (long) (seconds * 1e9) : 0;
-            if (afterFirstAnswers && seconds > 0) {
-                earliestWindow = measureFrom;
-                windowSeconds = seconds;
-                unsettled.set(conns.size());
-                measureFrom = start + TimeUnit.DAYS.toNanos(1);   // until every connection was answered
-                deadline = measureFrom + (long) (seconds * 1e9);
-            }
             for (Loop loop : loops) {
                 loop.start();
             }
             return start;
-        }
-
-        /** A connection got its first response or ended; the last one opens the measured window. */
-        void settled(long now) {
-            if (unsettled.decrementAndGet() == 0) {
-                settledAfter = now - started;
-                long from = now - earliestWindow >= 0 ? now : earliestWindow;
-                deadline = from + (long) (windowSeconds * 1e9);
-                measureFrom = from;
-            }
         }
 
         void stop() {
@@ -492,7 +461,15 @@ public final class LoadClient {
             }
         }
 
-        private SocketChannel[] connectAll(int n, boolean noDelay) throws InterruptedException {
+        /**
+         * Opens {@code n} connections, {@link #CONNECT_PARALLELISM} at a time. With {@code prime}
+         * (request/response) each one also exchanges its first request before the next is opened,
+         * so no more connections wait for the server than it is accepting: thousands of connects
+         * at once overflow its accept queue, the kernel drops those handshakes' last ACK, and the
+         * client's {@code connect()} returns all the same, leaving the connection to wait for a
+         * retransmission that backs off to a minute and more.
+         */
+        private SocketChannel[] connectAll(int n, boolean noDelay, boolean prime) throws InterruptedException {
             SocketChannel[] channels = new SocketChannel[n];
             AtomicInteger next = new AtomicInteger();
             int workers = Math.min(n, CONNECT_PARALLELISM);
@@ -505,6 +482,10 @@ public final class LoadClient {
                             ch = SocketChannel.open();
                             ch.setOption(StandardSocketOptions.TCP_NODELAY, noDelay);
                             ch.socket().connect(o.target, o.connectTimeoutMillis);
+                            if (prime && !primeRequest(ch, i)) {
+                                AbstractServer.closeQuietly(ch);
+                                continue;
+                            }
                             ch.configureBlocking(false);
                             channels[i] = ch;
                         } catch (IOException e) {
@@ -519,6 +500,38 @@ public final class LoadClient {
                 throw new IllegalStateException("connecting did not finish");
             }
             return channels;
+        }
+
+        /**
+         * Request 0 of connection {@code i}, sent and answered on the blocking channel (within the
+         * idle timeout); false, with the problem recorded, if it was not.
+         */
+        private boolean primeRequest(SocketChannel ch, int i) throws IOException {
+            byte[] request = RrConn.request(o, i, 0);
+            byte[] response = new byte[request.length];
+            ch.socket().setSoTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(1, o.idleTimeoutNanos / 1_000_000)));
+            ch.socket().getOutputStream().write(request);
+            InputStream in = ch.socket().getInputStream();
+            for (int got = 0; got < response.length; ) {
+                int r;
+                try {
+                    r = in.read(response, got, response.length - got);
+                } catch (SocketTimeoutException e) {
+                    problems.error("connection " + i + ": no answer to its first request for "
+                            + o.idleTimeoutNanos / 1_000_000_000 + " s");
+                    return false;
+                }
+                if (r < 0) {
+                    problems.error("connection " + i + ": closed by the peer before its first answer");
+                    return false;
+                }
+                got += r;
+            }
+            if (o.verify && !Arrays.equals(request, response)) {
+                problems.mismatch("connection " + i + ": response 0 differs from its request");
+                return false;
+            }
+            return true;
         }
     }
 
@@ -849,15 +862,24 @@ public final class LoadClient {
         private long sequence;
         private long startedAt;
         private boolean closing;
-        /** Answered once or ended: counted in {@link Run#unsettled}. */
-        private boolean settled;
         long counted;
 
+        /** A connection whose request 0 was exchanged while connecting ({@code primeRequest}). */
         RrConn(Run run, int index, SocketChannel ch) {
             super(run, index, ch);
-            request = new byte[run.o.size];
-            new DeterministicBytes(run.o.seed + index).fill(request, 0, request.length, 0);
+            request = request(run.o, index, 0);
             requestBuffer = ByteBuffer.wrap(request);
+            sequence = 1;
+        }
+
+        /** Connection {@code index}'s request bytes, with {@code sequence} in its first 8 bytes. */
+        static byte[] request(Options o, int index, long sequence) {
+            byte[] request = new byte[o.size];
+            new DeterministicBytes(o.seed + index).fill(request, 0, request.length, 0);
+            if (request.length >= 8) {
+                ByteBuffer.wrap(request).putLong(0, sequence);
+            }
+            return request;
         }
 
         @Override
@@ -865,14 +887,6 @@ public final class LoadClient {
             return "connection " + index;
         }
 
-        @Override
-        void finish() {
-            if (!done && !settled) {
-                settled = true;
-                run.settled(System.nanoTime());
-            }
-            super.finish();
-        }
 
         @Override
         String state() {
@@ -952,10 +966,6 @@ public final class LoadClient {
                 }
                 responseBytes += n;
                 if (responseBytes == request.length) {
-                    if (!settled) {
-                        settled = true;
-                        run.settled(now);
-                    }
                     if (startedAt - run.measureFrom >= 0) {
                         run.latencies.recordValue(now - startedAt);
                         if (now - run.deadline <= 0) {

@@ -12,15 +12,15 @@ import java.net.Socket;
 import org.junit.jupiter.api.Test;
 
 /**
- * The request/response window opens only once every connection was answered: a server that
- * leaves its connections in the accept queue for a while is not measured as slow requests.
+ * Request/response connections are answered once before the warm-up and window start: a server
+ * that leaves its connections in the accept queue for a while is not measured as slow requests.
  */
 class LoadClientWindowTest {
 
     private static final long ACCEPT_DELAY_MILLIS = 1000;
 
     @Test
-    void windowOpensAfterEveryConnectionWasAnswered() throws Exception {
+    void everyConnectionIsAnsweredBeforeTheWindow() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress())) {
             Thread acceptor = new Thread(() -> acceptLate(server), "late-acceptor");
             acceptor.setDaemon(true);
