@@ -876,10 +876,15 @@ public final class LoadClient {
         static byte[] request(Options o, int index, long sequence) {
             byte[] request = new byte[o.size];
             new DeterministicBytes(o.seed + index).fill(request, 0, request.length, 0);
+            stamp(request, sequence);
+            return request;
+        }
+
+        /** Puts {@code sequence} in the request's first 8 bytes (when it has them). */
+        private static void stamp(byte[] request, long sequence) {
             if (request.length >= 8) {
                 ByteBuffer.wrap(request).putLong(0, sequence);
             }
-            return request;
         }
 
         @Override
@@ -908,9 +913,7 @@ public final class LoadClient {
                 interest(SelectionKey.OP_READ);
                 return;
             }
-            if (request.length >= 8) {
-                ByteBuffer.wrap(request).putLong(0, sequence);
-            }
+            stamp(request, sequence);
             requestBuffer.clear();
             responseBytes = 0;
             startedAt = now;

@@ -111,11 +111,9 @@ class AgentFaultsIT {
     void aFullMapRelaysTheExtraPairInUserspace(String proxyAndArgs) throws Exception {
         int maxPairs = 2;
         String[] words = proxyAndArgs.split(" ");
-        List<String> args = new ArrayList<>(List.of("--target", "{target}"));
-        args.addAll(List.of(words).subList(1, words.length));
         try (Child backend = Child.start(currentJdk(), List.of(), "Backend", "--mode", "echo");
              Child proxy = Child.start(currentJdk(), agent("maxPairs=" + maxPairs + ",logLevel=debug"), words[0],
-                     withTarget(args, backend.port))) {
+                     proxyArgs(words, backend.port))) {
             proxy.requireSplicing();
             // maxPairs + 1 connections open at once, each past the splice threshold both ways
             List<Socket> clients = new ArrayList<>();
@@ -270,9 +268,10 @@ class AgentFaultsIT {
         return null;
     }
 
-    private static String[] withTarget(List<String> args, int port) {
-        List<String> out = new ArrayList<>(args);
-        out.set(out.indexOf("{target}"), "127.0.0.1:" + port);
+    /** {@code --target} the backend, then the words after the proxy's name. */
+    private static String[] proxyArgs(String[] words, int port) {
+        List<String> out = new ArrayList<>(List.of("--target", "127.0.0.1:" + port));
+        out.addAll(List.of(words).subList(1, words.length));
         return out.toArray(new String[0]);
     }
 
